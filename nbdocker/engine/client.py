@@ -1,0 +1,57 @@
+"""Connection to the Docker engine and translation of docker SDK errors into nbdocker's."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Iterator
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from ..errors import EngineError
+from .containers import ContainerOps
+from .images import ImageOps
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Turn docker SDK and connection errors raised inside the block into EngineError."""
+    try:
+        yield
+    except docker.errors.APIError as err:
+        detail = err.explanation or str(err)
+        raise EngineError(f"{action} failed: {detail}") from err
+    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as err:
+        raise EngineError(
+            f"{action} failed: the Docker engine is not reachable ({err}). "
+            "Start it (scripts/lab up) or set DOCKER_HOST."
+        ) from err
+
+
+class Engine(ContainerOps, ImageOps):
+    """A connection to one Docker engine, with the operations nbdocker needs."""
+
+    def __init__(self, client: docker.DockerClient):
+        self.client = client
+        self.api = client.api
+
+    def ping(self) -> None:
+        """Check that the engine answers; raise EngineError with what to do if not."""
+        with engine_errors("Connecting to the Docker engine"):
+            self.client.ping()
+
+
+def connect(base_url: str | None = None, timeout: int = 120) -> Engine:
+    """Connect to the engine named by ``base_url``, or by DOCKER_HOST and friends."""
+    with engine_errors("Connecting to the Docker engine"):
+        if base_url:
+            client = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
+        else:
+            client = docker.from_env(timeout=timeout)
+        client.ping()
+    log.debug("connected to Docker engine at %s", client.api.base_url)
+    return Engine(client)
