@@ -7,4 +7,6 @@ generators of events from ``nbdocker.build.events``.
 
 from .client import Engine, connect
 
-__all__ = ["Engine", "connect"]
+from .translate import engine_errors
+
+__all__ = ["Engine", "connect", "engine_errors"]

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from typing import Iterator
 
 import docker
-import docker.errors
-import requests.exceptions
 
-from ..errors import EngineError
 from .containers import ContainerOps
 from .images import ImageOps
+from .translate import engine_errors
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def engine_errors(action: str) -> Iterator[None]:
-    """Turn docker SDK and connection errors raised inside the block into EngineError."""
-    try:
-        yield
-    except docker.errors.APIError as err:
-        detail = err.explanation or str(err)
-        raise EngineError(f"{action} failed: {detail}") from err
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as err:
-        raise EngineError(
-            f"{action} failed: the Docker engine is not reachable ({err}). "
-            "Start it (scripts/lab up) or set DOCKER_HOST."
-        ) from err
 
 
 class Engine(ContainerOps, ImageOps):
