@@ -1,0 +1,247 @@
+"""The docker builder: pull, start a container, provision, commit/export/discard, clean up.
+
+It follows Packer's lifecycle through the Engine API. Unlike Packer it mounts no host
+folder (so no empty ``/packer-files`` is left in images), keeps the base image's CMD and
+ENTRYPOINT unless ``changes`` set them, and can provision images without ``/bin/sh``
+with file uploads.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..engine.containers import BUILD_LABEL
+from ..errors import BuildFailed, Interrupted, UserError
+from .artifacts import EXPORT_ID, IMPORT_ID, Artifact
+from .changes import ChangeError, apply_changes
+from .context import BuildContext
+from .provisioners import run_provisioner
+from .run_command import RunCommandError, parse_run_command
+
+#: Image config fields a commit starts from, so the build container's own settings
+#: (its /bin/sh entrypoint, its labels) never leak into the image.
+IMAGE_CONFIG_FIELDS = ("Cmd", "Entrypoint", "Env", "WorkingDir", "User", "ExposedPorts",
+                       "Volumes", "Labels", "StopSignal", "Healthcheck", "OnBuild", "Shell")
+
+
+class DockerBuilder:
+    """Runs one build of the ``docker`` builder and returns its artifact."""
+
+    def __init__(self, ctx: BuildContext):
+        self.ctx = ctx
+        self.config = ctx.build.builder.config
+        self.image = self.config.get("image") or ""
+        self.image_id = ""
+        self.has_shell = True
+
+    # -- the whole build -------------------------------------------------------------------
+
+    def run(self) -> Artifact:
+        """Run every step; the container is removed whatever happens, unless aborting."""
+        ctx = self.ctx
+        failed: BaseException | None = None
+        try:
+            self.prepare_image()
+            self.start_container()
+            self.provision()
+            return self.finish()
+        except BaseException as err:
+            failed = err
+            raise
+        finally:
+            self.cleanup(failed)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def prepare_image(self) -> None:
+        """Pull the base image (unless ``pull`` is false) and read its id and config."""
+        ctx = self.ctx
+        platform = self.config.get("platform") or None
+        if self.config.get("pull", True):
+            with ctx.step(f"pull {self.image}", kind="pull"):
+                ctx.say(f"Pulling Docker image: {self.image}")
+                for event in ctx.engine.pull(self.image, platform=platform,
+                                             auth=self.login_auth()):
+                    ctx.emit(event)
+                    ctx.check_cancelled()
+        info = ctx.engine.inspect_image(self.image)
+        if info is None:
+            hint = "" if self.config.get("pull", True) else \
+                ' Set "pull": true or pull it first (%docker_pull).'
+            raise BuildFailed(f"Image {self.image!r} is not present in the engine.{hint}",
+                              build=ctx.build.name, step="pull")
+        self.image_id = info.id
+        ctx.base_config = {key: info.config.get(key) for key in IMAGE_CONFIG_FIELDS}
+        ctx.data["SourceImageSha256"] = info.id
+        ctx.data["SourceImageDigest"] = info.repo_digests[0] if info.repo_digests else ""
+
+    def login_auth(self) -> dict[str, str] | None:
+        """Return per-call registry credentials when the builder sets ``login``."""
+        if not self.config.get("login"):
+            return None
+        return {"username": self.config.get("login_username") or "",
+                "password": self.config.get("login_password") or "",
+                "serveraddress": self.config.get("login_server") or ""}
+
+    def create_options(self) -> tuple[str, dict[str, Any]]:
+        """Return the image and create options from ``run_command`` and the builder options."""
+        ctx, config = self.ctx, self.config
+        arguments = [ctx.render(str(part), Image=self.image_id) for part in
+                     config.get("run_command") or
+                     ["-d", "-i", "-t", "--entrypoint=/bin/sh", "--", "{{.Image}}"]]
+        try:
+            parsed = parse_run_command(arguments)
+        except RunCommandError as err:
+            raise BuildFailed(f"{err} ({ctx.build.builder.path}.run_command)",
+                              build=ctx.build.name, step="start container") from err
+        options = dict(parsed.options)
+        if "entrypoint" in options:
+            options["entrypoint"] = [options["entrypoint"]]
+        if parsed.command:
+            options["command"] = parsed.command
+        binds = list(options.pop("binds", []))
+        for host, container in (config.get("volumes") or {}).items():
+            binds.append(f"{os.path.expanduser(host)}:{container}")
+        if binds:
+            options["binds"] = binds
+        for key, option in (("privileged", "privileged"), ("cap_add", "cap_add"),
+                            ("cap_drop", "cap_drop"), ("device", "devices"),
+                            ("runtime", "runtime"), ("platform", "platform")):
+            if config.get(key):
+                options[option] = config[key]
+        if config.get("tmpfs"):
+            options["tmpfs"] = {entry.partition(":")[0]: entry.partition(":")[2]
+                                for entry in config["tmpfs"]}
+        options["labels"] = {**options.get("labels", {}), BUILD_LABEL: ctx.run_label}
+        return parsed.image, options
+
+    def start_container(self) -> None:
+        """Create the build container and start it when the image has the entrypoint's shell."""
+        ctx = self.ctx
+        with ctx.step("start container", kind="start"):
+            image, options = self.create_options()
+            ctx.say("Starting docker container...")
+            ctx.container_id = ctx.engine.create_container(image, **options)
+            ctx.data["ID"] = ctx.container_id
+            entrypoint = (options.get("entrypoint") or [""])[0]
+            if entrypoint and ctx.engine.stat_path(ctx.container_id, entrypoint) is None:
+                # No shell: the container stays created but stopped; uploads and commit
+                # still work through the archive API.
+                self.has_shell = False
+                ctx.warn(f"{entrypoint} does not exist in {self.image}: the container is not "
+                         "started, so only file uploads can provision it")
+                return
+            ctx.engine.start(ctx.container_id)
+            ctx.container_started = True
+            state = ctx.engine.container_state(ctx.container_id)
+            if not state.get("Running"):
+                raise ctx.failure(
+                    f"The build container exited at once with status {state.get('ExitCode')}; "
+                    "run_command must keep it running (e.g. -d -i -t with a shell entrypoint)")
+            ctx.say(f"Container ID: {ctx.container_id[:12]}")
+
+    def provision(self) -> None:
+        """Run each provisioner in order; with ``-on-error=ask`` a failure may retry them all."""
+        ctx = self.ctx
+        while True:
+            try:
+                for component in ctx.build.provisioners:
+                    if not self.has_shell and component.type == "shell":
+                        raise BuildFailed(
+                            f"The shell provisioner ({component.path}) needs /bin/sh, which "
+                            f"{self.image} does not have; use file provisioners for this image",
+                            build=ctx.build.name, step=component.path)
+                    run_provisioner(ctx, component)
+                return
+            except BuildFailed as err:
+                if ctx.on_error != "ask" or ctx.ask is None:
+                    raise
+                answer = ctx.ask(f"Step failed: {err}\n[c] Clean up and exit, [a] abort "
+                                 "without cleanup, or [r] retry step").strip().lower()
+                if answer == "r":
+                    continue
+                if answer == "a":
+                    ctx.on_error = "abort"
+                raise
+
+    def finish(self) -> Artifact:
+        """Commit, export or discard the container and return the builder's artifact."""
+        ctx, config = self.ctx, self.config
+        if config.get("commit"):
+            with ctx.step("commit", kind="commit"):
+                ctx.say("Committing the container")
+                changes = [ctx.render(change) for change in config.get("changes") or []]
+                try:
+                    image_config, maintainer = apply_changes(ctx.base_config, changes)
+                except ChangeError as err:
+                    raise ctx.failure(f"Invalid changes entry in "
+                                      f"{ctx.build.builder.path}.changes: {err}") from err
+                if not image_config.get("Entrypoint"):
+                    # NB: the engine fills a missing (null) Entrypoint from the build
+                    # container, whose entrypoint is /bin/sh; an empty list keeps it empty.
+                    image_config["Entrypoint"] = []
+                image_id = ctx.engine.commit(
+                    ctx.container_id, config=image_config,
+                    author=config.get("author") or maintainer,
+                    message=config.get("message") or "")
+                ctx.say(f"Image ID: {image_id}")
+            ctx.data["ImageSha256"] = image_id
+            return Artifact(build=ctx.build.name, builder_id=IMPORT_ID, id=image_id,
+                            image_id=image_id, data=dict(ctx.data))
+        if config.get("export_path"):
+            path = config["export_path"]
+            with ctx.step("export", kind="export"):
+                ctx.say(f"Exporting the container to {path}")
+                self.export(path)
+            return Artifact(build=ctx.build.name, builder_id=EXPORT_ID, id="Container",
+                            files=[path], data=dict(ctx.data))
+        ctx.say("Discarding the container")
+        return Artifact(build=ctx.build.name, builder_id=EXPORT_ID, id="Container",
+                        data=dict(ctx.data))
+
+    def export(self, path: str) -> None:
+        """Write ``docker export`` of the container to ``path``; remove a partial file on failure."""
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        try:
+            with open(path, "wb") as handle:
+                for chunk in self.ctx.engine.export(self.ctx.container_id):
+                    handle.write(chunk)
+                    self.ctx.check_cancelled()
+        except BaseException:
+            if os.path.exists(path):
+                os.unlink(path)
+            raise
+
+    # -- failure and cleanup -------------------------------------------------------------
+
+    def cleanup(self, failed: BaseException | None) -> None:
+        """Run the error-cleanup provisioner and remove the container, as ``-on-error`` says."""
+        ctx = self.ctx
+        mode = ctx.on_error
+        if failed is not None and isinstance(failed, (UserError, Interrupted, KeyboardInterrupt)) \
+                and ctx.build.error_cleanup_provisioner and ctx.container_started \
+                and mode != "abort":
+            ctx.say("Provisioning step had errors: running the cleanup provisioner")
+            try:
+                run_provisioner(_without_cancel(ctx), ctx.build.error_cleanup_provisioner)
+            except Exception as err:  # noqa: BLE001 - reported, the original error wins
+                ctx.warn(f"Cleanup provisioner failed: {err}")
+        if ctx.container_id is None:
+            return
+        if failed is not None and mode in ("abort", "run-cleanup-provisioner"):
+            ctx.warn(f"Leaving container {ctx.container_id[:12]} in place (-on-error={mode}); "
+                     f"remove it with: docker rm -f {ctx.container_id[:12]}")
+            return
+        ctx.say(f"Killing the container: {ctx.container_id[:12]}")
+        ctx.engine.remove_container(ctx.container_id)
+
+
+def _without_cancel(ctx: BuildContext) -> BuildContext:
+    """Return ``ctx`` with a fresh cancel flag, so cleanup work can run after an interrupt."""
+    import copy
+    import threading
+
+    clone = copy.copy(ctx)
+    clone.cancel = threading.Event()
+    return clone

@@ -1,0 +1,225 @@
+"""Run a template's builds and yield their events.
+
+Builds run in worker threads (at most ``parallel`` at once, 0 meaning all), like Packer's
+parallel builds. The caller iterates the events in its own thread, which is where a
+keyboard or kernel interrupt arrives: the runner then cancels every build, removes their
+containers (unless ``-on-error=abort``), drains the remaining events and raises
+Interrupted. The runner never prints.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..engine import Engine, connect
+from ..errors import BuildFailed, Interrupted, NbDockerError, UserError
+from ..template.model import Build, Template
+from .artifacts import Artifact
+from .context import BuildContext
+from .docker_builder import DockerBuilder
+from .events import (ArtifactEvent, BuildFinished, BuildStarted, Event, LogLine, RunFinished,
+                     RunStarted)
+from .post_processors import run_post_processors
+
+ON_ERROR_MODES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
+
+
+@dataclass
+class RunOptions:
+    """How to run a template's builds."""
+
+    on_error: str = "cleanup"
+    parallel: int = 0
+    log_dir: str | None = None
+    ask: Callable[[str], str] | None = None
+    engine: Engine | None = None
+    extra_secrets: list[str] = field(default_factory=list)
+
+
+def mask_text(text: str, secrets: list[str]) -> str:
+    """Replace every secret (each line of a multi-line one) in ``text`` with ``<sensitive>``."""
+    for secret in secrets:
+        for part in secret.splitlines() or [secret]:
+            if part:
+                text = text.replace(part, "<sensitive>")
+    return text
+
+
+def _mask_event(event: Event, secrets: list[str]) -> Event:
+    if not secrets:
+        return event
+    for name in ("text", "message", "error", "step"):
+        value = getattr(event, name, None)
+        if isinstance(value, str):
+            setattr(event, name, mask_text(value, secrets))
+    if isinstance(event, RunFinished):
+        event.errors = {key: mask_text(value, secrets) for key, value in event.errors.items()}
+    return event
+
+
+def default_log_dir() -> str:
+    """Return where full build logs go: $NBDOCKER_LOG_DIR or a folder in the temp dir."""
+    return os.environ.get("NBDOCKER_LOG_DIR") or os.path.join(tempfile.gettempdir(),
+                                                              "nbdocker-logs")
+
+
+class Run:
+    """One run of a template: iterate it for events; ``artifacts`` and ``errors`` after."""
+
+    def __init__(self, template: Template, options: RunOptions | None = None):
+        self.template = template
+        self.options = options or RunOptions()
+        if self.options.on_error not in ON_ERROR_MODES:
+            raise UserError(f"Invalid -on-error value {self.options.on_error!r}; "
+                            f"use one of {', '.join(ON_ERROR_MODES)}")
+        self.uuid = str(uuid.uuid4())
+        self.secrets = [s for s in [*template.sensitive_values, *self.options.extra_secrets] if s]
+        self.artifacts: list[Artifact] = []
+        self.errors: dict[str, Exception] = {}
+        self.cancel = threading.Event()
+        self._queue: queue.Queue[Event | None] = queue.Queue()
+        self._contexts: list[BuildContext] = []
+        self.log_path = ""
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _put(self, event: Event) -> None:
+        self._queue.put(_mask_event(event, self.secrets))
+
+    def __iter__(self) -> Iterator[Event]:
+        return self.events()
+
+    def events(self) -> Iterator[Event]:
+        """Run every build and yield their events; raise Interrupted on an interrupt."""
+        started = time.monotonic()
+        engine = self.options.engine or connect()
+        log_dir = self.options.log_dir or default_log_dir()
+        os.makedirs(log_dir, exist_ok=True)
+        self.log_path = os.path.join(log_dir, f"build-{time.strftime('%Y%m%d-%H%M%S')}-"
+                                              f"{self.uuid[:8]}.log")
+        builds = self.template.builds
+        threads = [threading.Thread(target=self._run_build, args=(build, engine),
+                                    name=f"nbdocker-build-{build.name}", daemon=True)
+                   for build in builds]
+        limit = threading.Semaphore(self.options.parallel or len(builds) or 1)
+        self._limit = limit
+        interrupted = False
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            first = RunStarted([b.name for b in builds], log_path=self.log_path)
+            yield first
+            for thread in threads:
+                thread.start()
+            try:
+                yield from self._drain(threads, log)
+            except KeyboardInterrupt:
+                interrupted = True
+                self.cancel.set()
+                self._kill_containers()
+                yield from self._drain(threads, log)
+            artifacts = list(self.artifacts)
+            yield _mask_event(RunFinished(artifacts=artifacts,
+                                          errors={k: str(v) for k, v in self.errors.items()},
+                                          duration=time.monotonic() - started,
+                                          log_path=self.log_path), self.secrets)
+        if interrupted:
+            raise Interrupted("Build cancelled after an interrupt; containers were removed"
+                              if self.options.on_error != "abort" else
+                              "Build cancelled after an interrupt; containers were left running")
+
+    def _drain(self, threads: list[threading.Thread], log) -> Iterator[Event]:
+        while True:
+            try:
+                event = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if not any(thread.is_alive() for thread in threads):
+                    if self._queue.empty():
+                        return
+                continue
+            if event is None:
+                continue
+            if isinstance(event, LogLine):
+                prefix = f"{event.build}: " if event.build else ""
+                log.write(f"{prefix}{event.text}\n")
+            yield event
+
+    def _kill_containers(self) -> None:
+        if self.options.on_error == "abort":
+            return
+        for ctx in list(self._contexts):
+            if ctx.container_id:
+                try:
+                    ctx.engine.remove_container(ctx.container_id)
+                except NbDockerError:
+                    pass
+
+    # -- one build -------------------------------------------------------------------------
+
+    def _run_build(self, build: Build, engine: Engine) -> None:
+        with self._limit:
+            ctx = BuildContext(build, engine, self._put, run_uuid=self.uuid, cancel=self.cancel,
+                               on_error=self.options.on_error, run_label=self.uuid,
+                               ask=self.options.ask)
+            self._contexts.append(ctx)
+            started = time.monotonic()
+            ctx.emit(BuildStarted(steps=self._planned_steps(build)))
+            try:
+                ctx.check_cancelled()
+                artifact = DockerBuilder(ctx).run()
+                artifacts, errors = run_post_processors(ctx, artifact)
+                for item in artifacts:
+                    self.artifacts.append(item)
+                    ctx.emit(ArtifactEvent(item))
+                if errors:
+                    raise errors[0]
+            except Interrupted as err:
+                self.errors[build.name] = err
+                ctx.emit(BuildFinished("interrupted", duration=time.monotonic() - started,
+                                       error=str(err)))
+                return
+            except UserError as err:
+                self.errors[build.name] = err
+                ctx.emit(BuildFinished("failed", duration=time.monotonic() - started,
+                                       error=_describe_failure(err)))
+                return
+            except Exception as err:  # a bug: keep the traceback for the caller
+                self.errors[build.name] = err
+                ctx.emit(BuildFinished("failed", duration=time.monotonic() - started,
+                                       error=f"{type(err).__name__}: {err}"))
+                raise
+            ctx.emit(BuildFinished("ok", duration=time.monotonic() - started))
+
+    @staticmethod
+    def _planned_steps(build: Build) -> list[str]:
+        config = build.builder.config
+        steps = []
+        if config.get("pull", True):
+            steps.append(f"pull {config.get('image', '')}")
+        steps.append("start container")
+        steps += [f"{p.label} ({p.path})" for p in build.provisioners]
+        if config.get("commit"):
+            steps.append("commit")
+        elif config.get("export_path"):
+            steps.append("export")
+        for sequence in build.post_processors:
+            steps += [f"{p.label} ({p.path})" for p in sequence]
+        return steps
+
+
+def _describe_failure(err: Exception) -> str:
+    """One paragraph: the error, then the last lines of output when there are any."""
+    text = str(err)
+    if isinstance(err, BuildFailed) and err.tail:
+        text += "\nLast lines of output:\n" + "\n".join(f"    {line}" for line in err.tail)
+    return text
+
+
+def run(template: Template, options: RunOptions | None = None) -> Run:
+    """Return a Run of ``template``; iterate it to execute the builds."""
+    return Run(template, options)
