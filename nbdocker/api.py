@@ -76,10 +76,13 @@ def fix(path_or_text: str | os.PathLike) -> str:
 
 def start(template: Template, *, on_error: str = "cleanup", parallel: int = 0,
           engine: Engine | None = None, log_dir: str | None = None,
-          ask: Callable[[str], str] | None = None) -> Run:
-    """Return a Run of a loaded template; iterate it for events."""
+          ask: Callable[[str], str] | None = None, cache: bool = True) -> Run:
+    """Return a Run of a loaded template; iterate it for events.
+
+    With ``cache`` false, no step is taken from the step cache (results are still stored).
+    """
     return Run(template, RunOptions(on_error=on_error, parallel=parallel, engine=engine,
-                                    log_dir=log_dir, ask=ask))
+                                    log_dir=log_dir, ask=ask, use_cache=cache))
 
 
 def consume(run: Run, view: View | None = None, template: Template | None = None
@@ -107,7 +110,7 @@ def build(path_or_text: str | os.PathLike, *, variables: Mapping[str, str] | Non
           var_files: Sequence[str] = (), only: Sequence[str] = (),
           except_: Sequence[str] = (), on_error: str = "cleanup", parallel: int = 0,
           view: View | None = None, engine: Engine | None = None,
-          directory: str | None = None) -> list[Artifact]:
+          directory: str | None = None, cache: bool = True) -> list[Artifact]:
     """Build a template like ``packer build`` and return its artifacts.
 
     Parameters
@@ -124,6 +127,9 @@ def build(path_or_text: str | os.PathLike, *, variables: Mapping[str, str] | Non
         Called with every event (for example ``nbdocker.display.text.TextView().handle``).
     engine
         The engine to use; by default the one DOCKER_HOST names.
+    cache
+        Reuse unchanged steps from earlier builds (default). False runs every step, as
+        ``-force`` does on the command line.
 
     Raises
     ------
@@ -141,5 +147,5 @@ def build(path_or_text: str | os.PathLike, *, variables: Mapping[str, str] | Non
     """
     template = load(path_or_text, variables=variables, var_files=var_files, only=only,
                     except_=except_, directory=directory)
-    run = start(template, on_error=on_error, parallel=parallel, engine=engine)
+    run = start(template, on_error=on_error, parallel=parallel, engine=engine, cache=cache)
     return consume(run, view, template)

@@ -68,6 +68,8 @@ def make_parser() -> argparse.ArgumentParser:
                        metavar="N", help="run at most N builds at once (0: all)")
     build.add_argument("-machine-readable", "--machine-readable", action="store_true",
                        help="print timestamp,target,type,data lines")
+    build.add_argument("-force", "--force", action="store_true",
+                       help="run every step again instead of reusing the step cache")
     build.add_argument("-color", "--color", default="true", choices=["true", "false"],
                        help="colour errors red (default: true on a terminal)")
     _add_selection(build)
@@ -78,6 +80,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     fix = commands.add_parser("fix", help="rewrite deprecated options and print the template")
     fix.add_argument("template", help="template file, or - for standard input")
+
+    cache = commands.add_parser("cache", help="list or remove step cache images")
+    cache.add_argument("action", choices=["ls", "prune"])
     return parser
 
 
@@ -105,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     variables = dict(getattr(args, "variables", []) or [])
+    if args.command == "cache":
+        return _cache(args.action)
     if args.command == "fix":
         sys.stdout.write(api.fix(args.template))
         return 0
@@ -135,11 +142,28 @@ def _dispatch(args: argparse.Namespace) -> int:
     view = MachineView() if args.machine_readable else TextView(color=color)
     template = api.load(args.template, variables=variables, var_files=args.var_files,
                         only=args.only, except_=args.except_)
-    run = api.start(template, on_error=args.on_error, parallel=args.parallel_builds, ask=_ask)
+    run = api.start(template, on_error=args.on_error, parallel=args.parallel_builds, ask=_ask,
+                    cache=not args.force)
     try:
         api.consume(run, view.handle, template)
     except Interrupted:
         return 1
     except UserError:
         return 1
+    return 0
+
+
+def _cache(action: str) -> int:
+    from .build import cache
+    from .engine import connect
+
+    engine = connect()
+    if action == "prune":
+        removed = cache.prune(engine)
+        print(f"Removed {len(removed)} cache image tag(s).")
+        return 0
+    entries = cache.list_entries(engine)
+    print(f"{'KEY':<20} {'IMAGE ID':<20} {'SIZE':>10}")
+    for entry in entries:
+        print(f"{entry.key[:16]:<20} {entry.image_id[7:19]:<20} {entry.size / 1e6:>8.1f}MB")
     return 0

@@ -27,7 +27,8 @@ class BuildContext:
 
     def __init__(self, build: Build, engine: Engine, emit: Callable[[Event], None], *,
                  run_uuid: str, cancel: threading.Event, on_error: str = "cleanup",
-                 run_label: str = "", ask: Callable[[str], str] | None = None):
+                 run_label: str = "", ask: Callable[[str], str] | None = None,
+                 use_cache: bool = True, write_cache: bool = True, cache_namespace: str = ""):
         self.build = build
         self.engine = engine
         self._emit = emit
@@ -35,6 +36,9 @@ class BuildContext:
         self.on_error = on_error
         self.run_label = run_label
         self.ask = ask
+        self.use_cache = use_cache
+        self.write_cache = write_cache
+        self.cache_namespace = cache_namespace
         self.container_id: str | None = None
         self.container_started = False
         self.base_config: dict[str, Any] = {}

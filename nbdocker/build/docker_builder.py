@@ -9,15 +9,24 @@ with file uploads.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from ..engine.containers import BUILD_LABEL
 from ..errors import BuildFailed, Interrupted, UserError
+from . import cache
 from .artifacts import EXPORT_ID, IMPORT_ID, Artifact
 from .changes import ChangeError, apply_changes
 from .context import BuildContext
+from .events import StepFinished, StepStarted
 from .provisioners import run_provisioner
 from .run_command import RunCommandError, parse_run_command
+
+#: A step that ran at least this long is committed as a cache checkpoint (seconds); a
+#: cheaper step costs less to re-run than a commit (about 70 ms) would save.
+CHECKPOINT_SECONDS = 0.5
+#: Stands in for the container id while cache keys are computed before the container exists.
+PENDING_ID = "nbdocker-pending-container-id"
 
 #: Image config fields a commit starts from, so the build container's own settings
 #: (its /bin/sh entrypoint, its labels) never leak into the image.
@@ -33,16 +42,23 @@ class DockerBuilder:
         self.config = ctx.build.builder.config
         self.image = self.config.get("image") or ""
         self.image_id = ""
+        self.start_image = ""
         self.has_shell = True
+        self.keys: list[cache.StepKey] = []
+        self.cached_steps = 0
+        self.final_key = ""
+        self.final_hit = ""
 
     # -- the whole build -------------------------------------------------------------------
 
     def run(self) -> Artifact:
         """Run every step; the container is removed whatever happens, unless aborting."""
-        ctx = self.ctx
         failed: BaseException | None = None
         try:
             self.prepare_image()
+            self.plan_cache()
+            if self.final_hit:
+                return self.reuse_final()
             self.start_container()
             self.provision()
             return self.finish()
@@ -76,6 +92,74 @@ class DockerBuilder:
         ctx.data["SourceImageSha256"] = info.id
         ctx.data["SourceImageDigest"] = info.repo_digests[0] if info.repo_digests else ""
 
+    def plan_cache(self) -> None:
+        """Compute the step keys and find the longest cached prefix of provisioners."""
+        ctx = self.ctx
+        self.start_image = self.image_id
+        if not ctx.use_cache and not ctx.write_cache:
+            return
+        ctx.data["ID"] = PENDING_ID
+        try:
+            start = cache.base_key(self.image_id, self.config, ctx.cache_namespace)
+            self.keys = cache.step_keys(ctx.build.provisioners, start, ctx.render,
+                                        [PENDING_ID, ctx.data["PackerRunUUID"]])
+            last = self.keys[-1].key if self.keys else start
+            if last and self.config.get("commit"):
+                changes = [ctx.render(change) for change in self.config.get("changes") or []]
+                self.final_key = cache.final_key(last, changes, self.config.get("author") or "",
+                                                 self.config.get("message") or "")
+        finally:
+            ctx.data["ID"] = ""
+        if not ctx.use_cache:
+            return
+        if self.final_key:
+            hit = ctx.engine.inspect_image(cache.reference(self.final_key))
+            if hit is not None:
+                self.final_hit = hit.id
+                return
+        for index in range(len(self.keys) - 1, -1, -1):
+            key = self.keys[index].key
+            if not key:
+                continue
+            hit = ctx.engine.inspect_image(cache.reference(key))
+            if hit is not None:
+                self.cached_steps = index + 1
+                self.start_image = hit.id
+                return
+
+    def mark_cached(self, names: list[str]) -> None:
+        """Report steps that were skipped because the cache had their result."""
+        for name in names:
+            self.ctx.step_index += 1
+            self.ctx.emit(StepStarted(name, index=self.ctx.step_index, kind="provision"))
+            self.ctx.emit(StepFinished(name, status="cached"))
+
+    def reuse_final(self) -> Artifact:
+        """Return the image a previous identical build committed, without a container."""
+        ctx = self.ctx
+        self.mark_cached(["start container"]
+                         + [f"{p.label} ({p.path})" for p in ctx.build.provisioners]
+                         + ["commit"])
+        ctx.say(f"Reusing cached image {self.final_hit} (nothing changed since it was built)")
+        ctx.data["ImageSha256"] = self.final_hit
+        return Artifact(build=ctx.build.name, builder_id=IMPORT_ID, id=self.final_hit,
+                        image_id=self.final_hit, data=dict(ctx.data))
+
+    def checkpoint(self, index: int, duration: float) -> None:
+        """Commit the container as a cache checkpoint after step ``index`` when worth it."""
+        ctx = self.ctx
+        key = self.keys[index].key if index < len(self.keys) else None
+        last = len(ctx.build.provisioners) - 1
+        if not key or not ctx.write_cache or not self.has_shell and not ctx.container_started:
+            return
+        if duration < CHECKPOINT_SECONDS and index != last - 1:
+            return
+        config = dict(ctx.base_config)
+        if not config.get("Entrypoint"):
+            config["Entrypoint"] = []
+        image_id = ctx.engine.commit(ctx.container_id, config=config)
+        ctx.engine.replace_tag(image_id, cache.reference(key))
+
     def login_auth(self) -> dict[str, str] | None:
         """Return per-call registry credentials when the builder sets ``login``."""
         if not self.config.get("login"):
@@ -87,7 +171,7 @@ class DockerBuilder:
     def create_options(self) -> tuple[str, dict[str, Any]]:
         """Return the image and create options from ``run_command`` and the builder options."""
         ctx, config = self.ctx, self.config
-        arguments = [ctx.render(str(part), Image=self.image_id) for part in
+        arguments = [ctx.render(str(part), Image=self.start_image or self.image_id) for part in
                      config.get("run_command") or
                      ["-d", "-i", "-t", "--entrypoint=/bin/sh", "--", "{{.Image}}"]]
         try:
@@ -144,15 +228,20 @@ class DockerBuilder:
     def provision(self) -> None:
         """Run each provisioner in order; with ``-on-error=ask`` a failure may retry them all."""
         ctx = self.ctx
+        provisioners = ctx.build.provisioners
+        self.mark_cached([f"{p.label} ({p.path})" for p in provisioners[:self.cached_steps]])
         while True:
             try:
-                for component in ctx.build.provisioners:
+                for index in range(self.cached_steps, len(provisioners)):
+                    component = provisioners[index]
                     if not self.has_shell and component.type == "shell":
                         raise BuildFailed(
                             f"The shell provisioner ({component.path}) needs /bin/sh, which "
                             f"{self.image} does not have; use file provisioners for this image",
                             build=ctx.build.name, step=component.path)
+                    started = time.monotonic()
                     run_provisioner(ctx, component)
+                    self.checkpoint(index, time.monotonic() - started)
                 return
             except BuildFailed as err:
                 if ctx.on_error != "ask" or ctx.ask is None:
@@ -186,6 +275,8 @@ class DockerBuilder:
                     author=config.get("author") or maintainer,
                     message=config.get("message") or "")
                 ctx.say(f"Image ID: {image_id}")
+                if self.final_key and ctx.write_cache:
+                    ctx.engine.replace_tag(image_id, cache.reference(self.final_key))
             ctx.data["ImageSha256"] = image_id
             return Artifact(build=ctx.build.name, builder_id=IMPORT_ID, id=image_id,
                             image_id=image_id, data=dict(ctx.data))

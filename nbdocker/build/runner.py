@@ -40,6 +40,9 @@ class RunOptions:
     log_dir: str | None = None
     ask: Callable[[str], str] | None = None
     engine: Engine | None = None
+    use_cache: bool = True
+    cache_namespace: str = field(default_factory=lambda: os.environ.get(
+        "NBDOCKER_CACHE_NAMESPACE", ""))
     extra_secrets: list[str] = field(default_factory=list)
 
 
@@ -165,7 +168,8 @@ class Run:
         with self._limit:
             ctx = BuildContext(build, engine, self._put, run_uuid=self.uuid, cancel=self.cancel,
                                on_error=self.options.on_error, run_label=self.uuid,
-                               ask=self.options.ask)
+                               ask=self.options.ask, use_cache=self.options.use_cache,
+                               cache_namespace=self.options.cache_namespace)
             self._contexts.append(ctx)
             started = time.monotonic()
             ctx.emit(BuildStarted(steps=self._planned_steps(build)))

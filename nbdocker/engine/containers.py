@@ -203,6 +203,28 @@ class ContainerOps:
         with engine_errors(f"Tagging {image[:19]} as {repository}:{tag or 'latest'}"):
             self.api.tag(image, repository, tag=tag or None, force=True)
 
+    def replace_tag(self, image_id: str, reference: str) -> None:
+        """Point ``reference`` at ``image_id``; remove the image it pointed at if now untagged.
+
+        This keeps superseded cache images from lingering as dangling ``<none>`` images.
+        """
+        repository, _, tag = reference.rpartition(":")
+        previous = self.inspect_image(reference)
+        self.tag_image(image_id, repository, tag)
+        if previous is None or previous.id == image_id:
+            return
+        still = self.inspect_image(previous.id)
+        if still is not None and not still.repo_tags:
+            try:
+                self.remove_image(previous.id)
+            except EngineError:
+                pass  # in use by a container or a child image: the engine keeps it
+
+    def list_images(self, reference: str) -> list[dict[str, Any]]:
+        """List images whose name matches ``reference`` (``repository`` or ``repo:tag``)."""
+        with engine_errors("Listing images"):
+            return self.api.images(name=reference)
+
     def import_image(self, source: Iterator[bytes] | bytes, *, repository: str = "",
                      tag: str = "", changes: list[str] | None = None,
                      platform: str = "") -> str:

@@ -38,12 +38,13 @@ class NbDockerMagics(Magics):
 
             %%packer [build|validate|inspect|fix] [-var KEY=VALUE]... [-var-file FILE]...
                      [-only NAMES] [-except NAMES] [-on-error MODE] [-parallel-builds N]
-                     [-o NAME]
+                     [--no-cache] [-o NAME]
 
         ``build`` (the default) runs the template like ``packer build`` with a live view;
         ``-o NAME`` stores the list of artifacts (each with ``image_id`` and ``tags``) in
         the variable NAME. ``validate`` checks it like ``packer validate``. Relative paths
-        in the template resolve against the notebook's working directory.
+        in the template resolve against the notebook's working directory. Unchanged steps are
+        reused from the step cache; ``--no-cache`` (or ``-force``) runs every step again.
 
         Example::
 

@@ -28,7 +28,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="%%packer", add_help=False,
                      usage="%%packer [build|validate|inspect|fix] [-var KEY=VALUE]... "
                            "[-var-file FILE]... [-only NAMES] [-except NAMES] "
-                           "[-on-error MODE] [-parallel-builds N] [-o NAME]")
+                           "[-on-error MODE] [-parallel-builds N] [--no-cache] [-o NAME]")
     parser.add_argument("command", nargs="?", default="build", choices=COMMANDS)
     parser.add_argument("-var", "--var", dest="variables", action="append", default=[],
                         type=parse_variable)
@@ -40,6 +40,7 @@ def make_parser() -> argparse.ArgumentParser:
                         choices=["cleanup", "abort", "ask", "run-cleanup-provisioner"])
     parser.add_argument("-parallel-builds", "--parallel-builds", type=int, default=0)
     parser.add_argument("-syntax-only", "--syntax-only", action="store_true")
+    parser.add_argument("-force", "--force", "--no-cache", dest="no_cache", action="store_true")
     parser.add_argument("-o", "--output", dest="output", default=None, metavar="NAME")
     return parser
 
@@ -88,7 +89,8 @@ def run_packer_cell(magics: Any, line: str, cell: str) -> None:
             return
         view = make_view(magics)
         run = api.start(template, on_error=args.on_error, parallel=args.parallel_builds,
-                        log_dir=getattr(magics, "log_dir", "") or None, ask=_ask)
+                        log_dir=getattr(magics, "log_dir", "") or None, ask=_ask,
+                        cache=not args.no_cache)
         try:
             artifacts = api.consume(run, view.handle)
         except BuildsFailed as err:
