@@ -43,6 +43,7 @@ class BuildContext:
         self.container_started = False
         self.base_config: dict[str, Any] = {}
         self.upload_owner: tuple[int, int] | None = None
+        self.known_directories: set[str] = set()
         self.step_index = 0
         self.current_step = ""
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)

@@ -218,8 +218,13 @@ def resolve_user(ctx: BuildContext, spec: str) -> Owner:
 def deepest_existing(ctx: BuildContext, directory: str) -> str:
     """Return ``directory`` or its nearest ancestor that exists in the container."""
     current = posixpath.normpath(directory)
+    if current in ctx.known_directories:
+        return current
     while current != "/" and ctx.engine.stat_path(ctx.container_id, current) is None:
         current = posixpath.dirname(current)
+    # NOTE: a script that deletes a folder nbdocker uploaded into makes this memo stale;
+    # the next upload there then fails with the engine's "not found".
+    ctx.known_directories.add(current)
     return current
 
 
@@ -234,6 +239,7 @@ def upload_bytes(ctx: BuildContext, destination: str, content: bytes, *, mode: i
     data = file_archive(relative_name, content, mode=mode, owner=upload_owner(ctx),
                         mtime=mtime, parents=relative_parents)
     ctx.engine.put_archive(ctx.container_id, existing, data)
+    ctx.known_directories.add(posixpath.normpath(directory))
 
 
 def upload_directory(ctx: BuildContext, source: str, destination: str) -> None:

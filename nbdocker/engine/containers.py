@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import docker.errors
+import requests.exceptions
 
 from ..errors import EngineError
 from .translate import engine_errors
@@ -143,18 +145,24 @@ class ContainerOps:
             self.api.put_archive(container_id, path, data)
 
     def stat_path(self, container_id: str, path: str) -> dict[str, Any] | None:
-        """Return the engine's stat of ``path`` in the container, or None if it does not exist."""
+        """Return the engine's stat of ``path`` in the container, or None if it does not exist.
+
+        Uses ``HEAD /containers/{id}/archive``, which returns only the stat header, so a
+        large directory is not streamed.
+        """
+        url = self.api._url("/containers/{0}/archive", container_id)
         try:
-            stream, stat = self.api.get_archive(container_id, path, chunk_size=1)
-        except docker.errors.NotFound:
-            return None
-        except docker.errors.APIError as err:
+            response = self.api.head(url, params={"path": path})
+        except requests.exceptions.RequestException as err:
             raise EngineError(f"Reading {path!r} in container {container_id[:12]} failed: "
-                              f"{err.explanation or err}") from err
-        close = getattr(stream, "close", None)
-        if close:
-            close()
-        return stat
+                              f"{err}") from err
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise EngineError(f"Reading {path!r} in container {container_id[:12]} failed: "
+                              f"HTTP {response.status_code}")
+        header = response.headers.get("X-Docker-Container-Path-Stat", "")
+        return json.loads(base64.b64decode(header)) if header else {}
 
     def get_archive(self, container_id: str, path: str) -> tarfile.TarFile:
         """Return ``path`` from the container as an open tar archive (read into memory)."""
