@@ -18,7 +18,9 @@ from ..errors import Position, Problem
 
 #: Renders a template string at run time: ``render(text, data)``, where ``data`` holds the
 #: dot variables (``Path``, ``Vars``, ``Image`` ...) and the shared build data (``ID``,
-#: ``ImageSha256`` ...) that ``{{build `X`}}`` reads. Raises TemplateError.
+#: ``ImageSha256`` ...) that ``{{build `X`}}`` reads. Raises TemplateError. The loader's
+#: renderers also take an optional ``path=`` keyword (the key path of the value, such as
+#: ``provisioners[0].inline``) that the error then names.
 Renderer = Callable[[str, Mapping[str, Any]], str]
 
 
@@ -35,6 +37,11 @@ class Component:
     timeout: float = 0.0
     max_retries: int = 0
     keep_input_artifact: bool | None = None
+    #: Options the template sets explicitly; the other keys of ``config`` contain defaults.
+    explicit_options: frozenset[str] = frozenset()
+    #: Keys of ``config`` whose strings are template text for ``Build.render``: the
+    #: run-time options, and values that still hold ``{{.X}}`` placeholders for build data.
+    runtime_keys: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
