@@ -59,6 +59,21 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
+@pytest.fixture
+def session_containers(engine, monkeypatch, unique):
+    """Return a function listing the build containers this test created, running or not.
+
+    Each test gets its own $NBDOCKER_SESSION, which nbdocker writes into a label of every
+    container it creates (subprocesses and notebook kernels inherit it), so containers of
+    other processes using the same engine are never counted.
+    """
+    from nbdocker.engine.containers import SESSION_LABEL
+
+    session = f"test-{unique}"
+    monkeypatch.setenv("NBDOCKER_SESSION", session)
+    return lambda: engine.api.containers(all=True, filters={"label": f"{SESSION_LABEL}={session}"})
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_containers(request):
     """Fail an engine test that leaves a build container behind."""
@@ -66,9 +81,9 @@ def no_leftover_containers(request):
         yield
         return
     engine = request.getfixturevalue("engine")
-    before = {c["Id"] for c in engine.list_containers()}
+    containers = request.getfixturevalue("session_containers")
     yield
-    left = [c for c in engine.list_containers() if c["Id"] not in before]
+    left = containers()
     for container in left:
         engine.remove_container(container["Id"])
     assert not left, f"test left {len(left)} build container(s) behind: " + \

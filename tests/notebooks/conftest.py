@@ -18,12 +18,19 @@ def all_notebooks() -> list[Path]:
 
 
 def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
-    """Execute a notebook in ``workdir`` with widget state stored, as a saved notebook has it."""
+    """Execute a notebook in ``workdir`` with widget state stored, as a saved notebook has it.
+
+    The kernel gets its own Docker config folder and log folder, so a notebook that logs in
+    never touches the user's ~/.docker/config.json.
+    """
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}},
                             store_widget_state=True)
-    client.execute()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_CONFIG", str(workdir / ".docker"))
+        patch.setenv("NBDOCKER_LOG_DIR", str(workdir / "logs"))
+        client.execute()
     return notebook
 
 
