@@ -95,9 +95,17 @@ def consume(run: Run, view: View | None = None, template: Template | None = None
     if template is not None and view is not None:
         for warning in template.warnings:
             view(Warning(str(warning)))
-    for event in run:
-        if view is not None:
-            view(event)
+    events = iter(run)
+    while True:
+        try:
+            for event in events:
+                if view is not None:
+                    view(event)
+            break
+        except KeyboardInterrupt:
+            # The interrupt arrived in the view, outside the run's own loop: cancel the
+            # builds and keep reading, so containers are removed and the view sees the end.
+            run.interrupt()
     for error in run.errors.values():
         if not isinstance(error, NbDockerError):
             raise error

@@ -19,6 +19,7 @@ from ..template.model import Component
 from .artifacts import ARTIFICE_ID, CHECKSUM_ID, EXPORT_ID, IMPORT_ID, TAG_ID, Artifact
 from .context import BuildContext
 from .provisioners import run_shell_local
+from .transfer import push_image
 
 #: Default ``keep_input_artifact`` per post-processor, and whether the default is forced.
 KEEP_DEFAULTS: dict[str, tuple[bool, bool]] = {
@@ -84,12 +85,7 @@ def docker_push(ctx: BuildContext, component: Component, artifact: Artifact) -> 
     digest = ""
     for name in artifact.tags:
         ctx.say(f"Pushing: {name}")
-        push = ctx.engine.push(name, auth=_push_auth(component),
-                               platform=component.config.get("platform") or None)
-        for event in push:
-            ctx.emit(event)
-            ctx.check_cancelled()
-        digest = getattr(push, "digest", "") or digest
+        digest = push_image(ctx, name, login=_push_auth(component)) or digest
     data = {**artifact.data, "Digest": digest}
     ctx.data["Digest"] = digest
     return Artifact(build=ctx.build.name, builder_id=artifact.builder_id, id=artifact.id,

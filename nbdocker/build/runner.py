@@ -87,6 +87,7 @@ class Run:
         self.artifacts: list[Artifact] = []
         self.errors: dict[str, Exception] = {}
         self.cancel = threading.Event()
+        self.interrupted = False
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._contexts: list[BuildContext] = []
         self.log_path = ""
@@ -113,28 +114,44 @@ class Run:
                    for build in builds]
         limit = threading.Semaphore(self.options.parallel or len(builds) or 1)
         self._limit = limit
-        interrupted = False
         with open(self.log_path, "w", encoding="utf-8") as log:
             first = RunStarted([b.name for b in builds], log_path=self.log_path)
             yield first
             for thread in threads:
                 thread.start()
             try:
-                yield from self._drain(threads, log)
-            except KeyboardInterrupt:
-                interrupted = True
-                self.cancel.set()
-                self._kill_containers()
-                yield from self._drain(threads, log)
+                while True:
+                    try:
+                        yield from self._drain(threads, log)
+                        break
+                    except KeyboardInterrupt:
+                        # Keep draining: the builds now clean up and report how they ended.
+                        self.interrupt()
+            finally:
+                if any(thread.is_alive() for thread in threads):
+                    # The consumer stopped iterating early (the generator was closed).
+                    self.interrupt()
+                    for thread in threads:
+                        thread.join(timeout=30)
             artifacts = list(self.artifacts)
             yield _mask_event(RunFinished(artifacts=artifacts,
                                           errors={k: str(v) for k, v in self.errors.items()},
                                           duration=time.monotonic() - started,
                                           log_path=self.log_path), self.secrets)
-        if interrupted:
+        if self.interrupted:
             raise Interrupted("Build cancelled after an interrupt; containers were removed"
                               if self.options.on_error != "abort" else
                               "Build cancelled after an interrupt; containers were left running")
+
+    def interrupt(self) -> None:
+        """Cancel every build and remove their containers (unless ``-on-error=abort``).
+
+        Call it when an interrupt arrives outside the event loop; keep iterating the run
+        afterwards to receive the builds' last events.
+        """
+        self.interrupted = True
+        self.cancel.set()
+        self._kill_containers()
 
     def _drain(self, threads: list[threading.Thread], log) -> Iterator[Event]:
         while True:
@@ -203,7 +220,9 @@ class Run:
     def _planned_steps(build: Build) -> list[str]:
         config = build.builder.config
         steps = []
-        if config.get("pull", True):
+        if config.get("build"):
+            steps.append("build base image")
+        elif config.get("pull", True):
             steps.append(f"pull {config.get('image', '')}")
         steps.append("start container")
         steps += [f"{p.label} ({p.path})" for p in build.provisioners]

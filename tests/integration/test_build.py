@@ -84,26 +84,23 @@ def test_build_failing_inline_stops_at_failing_line(engine):
     assert "after" not in lines
 
 
-def test_build_failure_removes_container(engine):
-    before = {c["Id"] for c in engine.list_containers()}
+def test_build_failure_removes_container(engine, session_containers):
     with pytest.raises(BuildsFailed):
         nbdocker.build(template(provisioners=[{"type": "shell", "inline": ["false"]}]))
-    assert {c["Id"] for c in engine.list_containers()} == before
+    assert session_containers() == []
 
 
-def test_build_success_removes_container(engine):
-    before = {c["Id"] for c in engine.list_containers()}
+def test_build_success_removes_container(engine, session_containers):
     nbdocker.build(template(discard=True, commit=False,
                             provisioners=[{"type": "shell", "inline": ["true"]}]))
-    assert {c["Id"] for c in engine.list_containers()} == before
+    assert session_containers() == []
 
 
-def test_build_abort_keeps_container(engine):
-    before = {c["Id"] for c in engine.list_containers()}
+def test_build_abort_keeps_container(engine, session_containers):
     with pytest.raises(BuildsFailed):
         nbdocker.build(template(provisioners=[{"type": "shell", "inline": ["false"]}]),
                        on_error="abort")
-    left = [c["Id"] for c in engine.list_containers() if c["Id"] not in before]
+    left = [c["Id"] for c in session_containers()]
     for container in left:
         engine.remove_container(container)
     assert len(left) == 1

@@ -106,12 +106,11 @@ def test_cli_json_syntax_error_shows_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_cli_interrupt_removes_container(tmp_path, engine):
+def test_cli_interrupt_removes_container(tmp_path, engine, session_containers):
     path = write(tmp_path, {
         "builders": [{"type": "docker", "image": "busybox:latest", "discard": True}],
         "provisioners": [{"type": "shell", "inline": ["echo sleeping", "sleep 300"]}],
     })
-    before = {c["Id"] for c in engine.list_containers()}
     process = subprocess.Popen([sys.executable, "-m", "nbdocker", "build", path],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -121,9 +120,10 @@ def test_cli_interrupt_removes_container(tmp_path, engine):
             break
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=20)
+        output, errors = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 1
-    assert {c["Id"] for c in engine.list_containers()} == before
+    assert process.returncode == 1, errors
+    assert "Killing the container" in output, output + errors
+    assert session_containers() == []
