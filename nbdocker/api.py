@@ -103,8 +103,8 @@ def consume(run: Run, view: View | None = None, template: Template | None = None
                     view(event)
             break
         except KeyboardInterrupt:
-            # The interrupt arrived in the view, outside the run's own loop: cancel the
-            # builds and keep reading, so containers are removed and the view sees the end.
+            # The interrupt arrived in the view, outside the run's own loop. Cancel the
+            # builds and keep reading, so containers are removed and the view gets the end.
             run.interrupt()
     for error in run.errors.values():
         if not isinstance(error, NbDockerError):

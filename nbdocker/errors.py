@@ -20,7 +20,7 @@ class UserError(NbDockerError):
 
 @dataclass(frozen=True)
 class Position:
-    """Where a value sits in a template file: 1-based line and column."""
+    """Position of a value in a template file: 1-based line and column."""
 
     file: str | None
     line: int
