@@ -22,24 +22,32 @@ class MachineView:
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
 
-    def _record(self, target: str, kind: str, *data: object) -> None:
-        fields = [str(int(time.time())), escape(target), escape(kind), *map(escape, data)]
+    def _record(self, target: str, kind: str, *data: object, when: float | None = None) -> None:
+        stamp = int(time.time() if when is None else when)
+        fields = [str(stamp), escape(target), escape(kind), *map(escape, data)]
         self.stream.write(",".join(fields) + "\n")
         self.stream.flush()
 
     def handle(self, event: Event) -> None:
-        """Write the records for one event."""
+        """Write the records for one event, stamped with the event's time."""
+        when = event.time
         if isinstance(event, LogLine):
             if event.stream == "ui":
-                self._record("", "ui", "say", f"==> {event.build}: {event.text}")
+                self._record("", "ui", "say", f"==> {event.build}: {event.text}", when=when)
             else:
-                self._record("", "ui", "message", f"    {event.build}: {event.text}")
+                self._record("", "ui", "message", f"    {event.build}: {event.text}", when=when)
         elif isinstance(event, Warning):
-            self._record("", "ui", "say", f"==> {event.build}: Warning: {event.message}")
+            self._record("", "ui", "say", f"==> {event.build}: Warning: {event.message}",
+                         when=when)
         elif isinstance(event, StepFinished) and event.status == "failed":
-            self._record("", "ui", "error", f"==> {event.build}: {event.message}")
+            self._record("", "ui", "error", f"==> {event.build}: {event.message}", when=when)
+        elif isinstance(event, StepFinished) and event.status == "cached":
+            self._record("", "ui", "say", f"==> {event.build}: {event.step}: using cached result",
+                         when=when)
         elif isinstance(event, BuildFinished) and event.status != "ok":
-            self._record("", "ui", "error", f"Build '{event.build}' errored: {event.error}")
+            verb = "was interrupted" if event.status == "interrupted" else "errored"
+            self._record("", "ui", "error", f"Build '{event.build}' {verb}: {event.error}",
+                         when=when)
         elif isinstance(event, RunFinished):
             self._run_finished(event)
 

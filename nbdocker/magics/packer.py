@@ -52,17 +52,34 @@ def _ask(prompt: str) -> str:
         return "c"
 
 
-def make_view(magics: Any):
-    """Return the view for this frontend: widgets in a kernel, text elsewhere."""
-    shell = magics.shell
-    plain = getattr(magics, "plain_text", False) or \
-        type(shell).__name__ != "ZMQInteractiveShell"
-    if plain:
-        return TextView()
-    from ..display.widgets import BuildView
+# Lines of command output a plain-text view prints per build in a notebook before it holds
+# the rest back; printed text is saved with the notebook, so it must stay bounded.
+NOTEBOOK_TEXT_OUTPUT_LINES = 200
 
-    return BuildView(tail_lines=getattr(magics, "log_tail_lines", 40),
-                     max_redraws=getattr(magics, "max_redraws", 10.0))
+
+def _widgets_importable() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_view(magics: Any):
+    """Return the view for this frontend and the magics' settings.
+
+    A kernel (a shell with a ``kernel``) gets the widget view unless ``plain_text`` is set
+    or ipywidgets is missing. Then, and in terminal IPython, the view is text. In a kernel the
+    text is bounded because it is saved with the notebook, while a terminal gets every line.
+    """
+    in_kernel = getattr(magics.shell, "kernel", None) is not None
+    tail_lines = magics.log_tail_lines
+    if in_kernel and not magics.plain_text and _widgets_importable():
+        from ..display.widgets import BuildView
+
+        return BuildView(tail_lines=tail_lines, max_redraws=magics.max_redraws)
+    return TextView(max_output_lines=NOTEBOOK_TEXT_OUTPUT_LINES if in_kernel else None,
+                    tail_lines=tail_lines, summary=True)
 
 
 def run_packer_cell(magics: Any, line: str, cell: str) -> None:
@@ -89,7 +106,7 @@ def run_packer_cell(magics: Any, line: str, cell: str) -> None:
             return
         view = make_view(magics)
         run = api.start(template, on_error=args.on_error, parallel=args.parallel_builds,
-                        log_dir=getattr(magics, "log_dir", "") or None, ask=_ask,
+                        log_dir=magics.log_dir or None, ask=_ask,
                         cache=not args.no_cache)
         try:
             artifacts = api.consume(run, view.handle)
