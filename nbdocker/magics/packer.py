@@ -7,12 +7,12 @@ import os
 import shlex
 from typing import Any
 
-from IPython.core.error import UsageError
 
 from .. import api
 from ..cli import parse_variable, split_names
 from ..display.text import TextView
 from ..errors import BuildsFailed, TemplateError
+from ..template import check_syntax
 from .errors import CellError, user_errors
 
 COMMANDS = ("build", "validate", "inspect", "fix")
@@ -20,7 +20,8 @@ COMMANDS = ("build", "validate", "inspect", "fix")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse would exit the kernel
-        raise UsageError(f"%%packer: {message}\n{self.format_usage().strip()}")
+        raise CellError(f"%%packer: {message}\n{self.format_usage().strip()}",
+                        kind="UsageError")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -86,7 +87,10 @@ def run_packer_cell(magics: Any, line: str, cell: str) -> None:
     """Run ``%%packer`` for one cell; see ``NbDockerMagics.packer`` for the manual."""
     args = make_parser().parse_args(shlex.split(line))
     if not cell.strip():
-        raise UsageError("%%packer: the cell is empty; write a Packer JSON template in it")
+        raise CellError("%%packer: the cell is empty; write a Packer JSON template in it",
+                        kind="UsageError")
+    if args.output and not args.output.isidentifier():
+        raise CellError(f"-o {args.output!r} is not a valid Python name", kind="UsageError")
     variables = dict(args.variables)
     with user_errors():
         if args.command == "fix":
@@ -94,6 +98,10 @@ def run_packer_cell(magics: Any, line: str, cell: str) -> None:
             return
         if args.command == "inspect":
             print(api.inspect(cell, variables=variables, var_files=args.var_files))
+            return
+        if args.command == "validate" and args.syntax_only:
+            check_syntax("<cell>", text=cell)
+            print("Syntax-only check passed. Everything looks okay.")
             return
         template = api.load(cell, variables=variables, var_files=args.var_files,
                             only=args.only, except_=args.except_, directory=os.getcwd(),
@@ -130,7 +138,7 @@ def _close(view: Any) -> None:
 def _store(magics: Any, name: str | None, value: Any) -> None:
     if name:
         if not name.isidentifier():
-            raise UsageError(f"-o {name!r} is not a valid Python name")
+            raise CellError(f"-o {name!r} is not a valid Python name", kind="UsageError")
         magics.shell.user_ns[name] = value
 
 
