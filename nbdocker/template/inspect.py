@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import TemplateError
-from .decode import RawTemplate, Report
+from .decode_components import RawTemplate
+from .report import Report
 from .variables import read_var_file
 
 SENSITIVE_MASK = "<sensitive>"

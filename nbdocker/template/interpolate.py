@@ -3,7 +3,8 @@
 ``render`` renders one string with a ``Context``, ``parse`` checks the syntax and reports
 the functions, fields and variables a string uses, and ``render_until_stable`` renders
 until the output stops changing, as Packer does for variables that refer to variables.
-interpolate_parse.py contains the lexer and parser, interpolate_funcs.py the functions.
+interpolate_lexer.py and interpolate_parse.py contain the lexer and parser, and
+interpolate_funcs.py the table of functions.
 
 Where Packer silently renders an empty string or ``<no value>``, this engine raises
 InterpolationError: ``{{user `x`}}`` for an undefined variable, an unknown dot field, a
@@ -18,9 +19,12 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .interpolate_funcs import (BUILD_DATA_KEYS, FUNCTIONS, PACKER_VERSION, Function, as_utc,
-                                check_function, format_value, go_type, is_int,
-                                join_sentences, suggest, truth)
+from .func_table import Function
+from .gofmt import format_value, go_type, is_int, truth
+from .gotime import as_utc
+from .interpolate_funcs import FUNCTIONS, check_function
+from .packer_funcs import BUILD_DATA_KEYS, PACKER_VERSION
+from .suggest import sentences, suggest
 from .interpolate_parse import (Action, Chain, Control, Dot, Field, Identifier,
                                 InterpolationError, Literal, Nil, Node, Operand, Parsed,
                                 Pipeline, Text, Variable, parse_template)
@@ -336,7 +340,7 @@ class _Executor:
             if name in value:
                 return value[name]
             keys = [str(key) for key in value]
-            raise InterpolationError(join_sentences(
+            raise InterpolationError(sentences(
                 f"map has no key {name!r}{suggest(name, keys)}",
                 f"Keys: {', '.join(sorted(keys)) or 'none'}"))
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -365,7 +369,7 @@ class _Executor:
         if not available:
             raise InterpolationError(message + "; no dot fields are available here")
         fields = ", ".join("." + key for key in available)
-        raise InterpolationError(join_sentences(f"{message}{suggest(name, available)}",
+        raise InterpolationError(sentences(f"{message}{suggest(name, available)}",
                                                 f"Available fields: {fields}"))
 
 

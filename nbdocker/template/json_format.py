@@ -237,19 +237,8 @@ class _Parser:
                     path=child_path, position=key_position))
             else:
                 members[key] = child
-            self.skip_whitespace()
-            char = self.peek()
-            if char == ",":
-                self.index += 1
-                self.skip_whitespace()
-                if self.peek() == "}":
-                    raise self.fail("a trailing comma before '}' is not allowed in JSON; "
-                                    "remove the comma", self._last_comma())
-                continue
-            if char == "}":
-                self.index += 1
+            if self._read_separator("}", "object member", opening):
                 return node
-            raise self._missing_separator("}", "object member", opening)
 
     def parse_array(self, path: str, depth: int) -> Node:
         if depth > MAX_DEPTH:
@@ -266,19 +255,24 @@ class _Parser:
             if self.peek() == "":
                 raise self._unclosed("]", opening)
             items.append(self.parse_value(f"{path}[{len(items)}]", depth))
-            self.skip_whitespace()
-            char = self.peek()
-            if char == ",":
-                self.index += 1
-                self.skip_whitespace()
-                if self.peek() == "]":
-                    raise self.fail("a trailing comma before ']' is not allowed in JSON; "
-                                    "remove the comma", self._last_comma())
-                continue
-            if char == "]":
-                self.index += 1
+            if self._read_separator("]", "array element", opening):
                 return node
-            raise self._missing_separator("]", "array element", opening)
+
+    def _read_separator(self, closing: str, element: str, opening: int) -> bool:
+        """Read the comma or ``closing`` bracket after an element; return True at the bracket."""
+        self.skip_whitespace()
+        char = self.peek()
+        if char == ",":
+            self.index += 1
+            self.skip_whitespace()
+            if self.peek() == closing:
+                raise self.fail(f"a trailing comma before '{closing}' is not allowed in JSON; "
+                                "remove the comma", self._last_comma())
+            return False
+        if char == closing:
+            self.index += 1
+            return True
+        raise self._missing_separator(closing, element, opening)
 
     def _last_comma(self) -> int:
         return self.text.rfind(",", 0, self.index)

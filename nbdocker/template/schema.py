@@ -1,9 +1,10 @@
 """The options each component accepts: type, default, whether it is rendered at run time.
 
 A Schema lists every option of one builder, provisioner or post-processor type, named as
-Packer names them in JSON templates. decode.py turns a template object into a config dict
-by these schemas; validate.py adds the checks that involve several options. The concrete
-schemas live in schema_builders.py, schema_provisioners.py and schema_post_processors.py.
+Packer names them in JSON templates. decode_options.py turns a component object into a
+config dict by these schemas, and validate.py adds the checks that involve several options.
+The concrete schemas live in schema_builders.py, schema_provisioners.py and
+schema_post_processors.py.
 """
 
 from __future__ import annotations

@@ -8,6 +8,23 @@ from .schema import (BLOCK, BOOL, BUILDER_COMMON, DURATION, MAP, STRING, STRINGS
 #: Packer's default ``run_command``: a detached container whose shell keeps stdin open.
 DEFAULT_RUN_COMMAND = ["-d", "-i", "-t", "--entrypoint=/bin/sh", "--", "{{.Image}}"]
 
+#: Registry credentials of ``login: true``, shared by the docker builder and docker-push.
+REGISTRY_CREDENTIALS = (
+    Option("login_username", STRING, "", "Registry user name."),
+    Option("login_password", STRING, "", "Registry password.", secret=True),
+    Option("login_server", STRING, "", "Registry address."),
+)
+
+#: Options of ``ecr_login: true``, shared by the docker builder and docker-push.
+ECR_LOGIN_OPTIONS = (
+    Option("ecr_login", BOOL, False, "Log in to Amazon ECR."),
+    Option("aws_access_key", STRING, "", "AWS access key for ECR.", secret=True),
+    Option("aws_secret_key", STRING, "", "AWS secret key for ECR.", secret=True),
+    Option("aws_token", STRING, "", "AWS session token for ECR.", secret=True),
+    Option("aws_profile", STRING, "", "AWS profile for ECR."),
+    Option("aws_force_use_public_ecr", BOOL, False, "Use the public ECR gallery."),
+)
+
 #: The ``build {}`` block: build the base image from a Dockerfile first.
 DOCKERFILE_BUILD = Schema(
     kind="block",
@@ -57,17 +74,10 @@ DOCKER = Schema(
         Option("docker_path", STRING, "docker", "Path of the docker CLI.", ignored=True),
         Option("windows_container", BOOL, False, "Build a Windows container."),
         Option("login", BOOL, False, "Log in to the registry before pulling."),
-        Option("login_username", STRING, "", "Registry user name."),
-        Option("login_password", STRING, "", "Registry password.", secret=True),
-        Option("login_server", STRING, "", "Registry address."),
+        *REGISTRY_CREDENTIALS,
         Option("login_email", STRING, "", "Registry e-mail address.",
                deprecated="Docker no longer uses it; remove it"),
-        Option("ecr_login", BOOL, False, "Log in to Amazon ECR."),
-        Option("aws_access_key", STRING, "", "AWS access key for ECR.", secret=True),
-        Option("aws_secret_key", STRING, "", "AWS secret key for ECR.", secret=True),
-        Option("aws_token", STRING, "", "AWS session token for ECR.", secret=True),
-        Option("aws_profile", STRING, "", "AWS profile for ECR."),
-        Option("aws_force_use_public_ecr", BOOL, False, "Use the public ECR gallery."),
+        *ECR_LOGIN_OPTIONS,
         Option("build", BLOCK, None, "Build the base image from a Dockerfile.",
                block=DOCKERFILE_BUILD),
         Option("communicator", STRING, "docker",

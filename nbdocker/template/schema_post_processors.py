@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .schema import (BOOL, MAP, POST_PROCESSOR_COMMON, STRING, STRINGS, Option, Schema, options)
+from .schema_builders import ECR_LOGIN_OPTIONS, REGISTRY_CREDENTIALS
 from .schema_provisioners import SHELL_LOCAL_OPTIONS
 
 CHECKSUM_TYPES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
@@ -30,15 +31,8 @@ DOCKER_TAG = _post_processor(
 DOCKER_PUSH = _post_processor(
     "docker-push", "Push the tagged image to its registry.",
     Option("login", BOOL, False, "Log in to the registry before pushing."),
-    Option("login_username", STRING, "", "Registry user name."),
-    Option("login_password", STRING, "", "Registry password.", secret=True),
-    Option("login_server", STRING, "", "Registry address."),
-    Option("ecr_login", BOOL, False, "Log in to Amazon ECR."),
-    Option("aws_access_key", STRING, "", "AWS access key for ECR.", secret=True),
-    Option("aws_secret_key", STRING, "", "AWS secret key for ECR.", secret=True),
-    Option("aws_token", STRING, "", "AWS session token for ECR.", secret=True),
-    Option("aws_profile", STRING, "", "AWS profile for ECR."),
-    Option("aws_force_use_public_ecr", BOOL, False, "Use the public ECR gallery."),
+    *REGISTRY_CREDENTIALS,
+    *ECR_LOGIN_OPTIONS,
     Option("platform", STRING, "", "Platform to push."),
     _DOCKER_PATH,
 )

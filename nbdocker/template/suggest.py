@@ -1,4 +1,4 @@
-"""Did-you-mean suggestions for misspelled keys, types, variables and names."""
+"""Did-you-mean suggestions and name lists for messages about misspelled keys, types and names."""
 
 from __future__ import annotations
 
@@ -59,3 +59,28 @@ def sentences(*parts: str) -> str:
             joined[-1] += "."
         joined.append(part)
     return " ".join(joined)
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """Return "; did you mean 'x'?" for the candidates closest to name, or "".
+
+    The template engine's messages use this. Unlike ``did_you_mean``, it ranks candidates
+    with difflib.get_close_matches on the names as written.
+    """
+    candidates = list(candidates)
+    matches = [c for c in candidates if c.lower() == name.lower() and c != name]
+    matches += [c for c in difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+                if c not in matches]
+    if not matches:
+        return ""
+    quoted = [repr(m) for m in matches[:3]]
+    choices = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"; did you mean {choices}?"
+
+
+def _list_names(names: Iterable[str], limit: int = 20) -> str:
+    names = sorted(names)
+    listed = ", ".join(names[:limit])
+    if len(names) > limit:
+        listed += f" and {len(names) - limit} more"
+    return listed

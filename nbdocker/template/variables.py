@@ -15,9 +15,12 @@ from typing import Mapping, Sequence
 
 from ..errors import Position, TemplateError
 from . import interpolate
-from .decode import RawTemplate, Report, clip_text, offset_of, shown_value
+from .decode_components import RawTemplate
+from .decode_render import clip_text, offset_of
+from .decode_values import shown_value
 from .json_format import Node, parse
 from .model import Variable
+from .report import Report
 from .suggest import did_you_mean
 
 

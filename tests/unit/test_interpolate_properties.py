@@ -120,6 +120,7 @@ def test_quoted_string_round_trips(text):
 @given(st.text(), st.text())
 def test_trim_markers_strip_adjacent_spaces(before, after):
     assume("{{" not in before + after)
+    assume(not before.endswith("{"))
     assume(not after.startswith("}"))
     rendered = render(before + "{{- `x` -}}" + after, make_context())
     assert rendered == before.rstrip(SPACE_CHARS) + "x" + after.lstrip(SPACE_CHARS)
