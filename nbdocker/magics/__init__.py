@@ -34,10 +34,11 @@ class NbDockerMagics(Magics):
         "Maximum redraws per second of a live view, above 0 and at most 30, since faster "
         "redraws add comm traffic that no one can read. Events between two redraws only "
         "update what the next one draws.")).tag(config=True)
-    # TODO: no magic reads default_registry yet; image names must still carry their registry.
     default_registry = Unicode("", help=(
-        "Registry (HOST or HOST:PORT, no scheme) for image names without a registry part; "
-        "empty means Docker Hub.")).tag(config=True)
+        "Registry (HOST or HOST:PORT, no scheme) that %docker_login and %docker_logout use "
+        "when the line names no server, and whose catalog %docker_search searches when the "
+        "line has no --registry and the term names no index; empty means Docker Hub.")).tag(
+        config=True)
     log_dir = Unicode("", help=(
         "Folder for the full build logs; created when missing. Empty means "
         "$NBDOCKER_LOG_DIR, or the folder nbdocker-logs in the temporary directory.")).tag(

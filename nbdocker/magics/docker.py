@@ -29,6 +29,11 @@ def _output_argument():
 class DockerMagics(Magics):
     """Magics that publish and find images: ``%docker_login``, ``%docker_push`` and friends."""
 
+    def _default_registry(self) -> str | None:
+        """Return ``NbDockerMagics.default_registry``, or None when it is unset."""
+        settings = self.shell.magics_manager.registry.get("NbDockerMagics")
+        return getattr(settings, "default_registry", "") or None
+
     def _store(self, name: str | None, value: object) -> None:
         if name:
             self.shell.user_ns[name] = value
@@ -61,7 +66,8 @@ class DockerMagics(Magics):
 
     @magic_arguments()
     @argument("server", nargs="?", default=None,
-              help="Registry HOST[:PORT]; Docker Hub if left out.")
+              help="Registry HOST[:PORT]; NbDockerMagics.default_registry or Docker Hub "
+                   "if left out.")
     @argument("-u", "--username",
               help="User name; defaults to the one stored for SERVER, else asked.")
     @argument("--password-env", metavar="VAR",
@@ -84,7 +90,8 @@ class DockerMagics(Magics):
         """
         args = self._parse(self.docker_login, line)
         with user_errors():
-            result = publish.login(args.server, args.username, password_env=args.password_env)
+            result = publish.login(args.server or self._default_registry(), args.username,
+                                   password_env=args.password_env)
         print(result)
         self._store(args.output, result)
 
@@ -102,7 +109,7 @@ class DockerMagics(Magics):
         """
         args = self._parse(self.docker_logout, line)
         with user_errors():
-            result = publish.logout(args.server)
+            result = publish.logout(args.server or self._default_registry())
         print(result)
         self._store(args.output, result)
 
@@ -205,7 +212,8 @@ class DockerMagics(Magics):
         """Search an index like ``docker search``, or a registry's catalog.
 
         Without ``--registry`` the engine searches the index that TERM names
-        (``127.0.0.1:8080/busybox``), or Docker Hub. With ``--registry`` the registry's
+        (``127.0.0.1:8080/busybox``), or Docker Hub (or the catalog of
+        ``NbDockerMagics.default_registry`` when that is set). With ``--registry`` the registry's
         repository list is searched for names containing TERM (registries have no search
         API), using the credentials stored by ``%docker_login``.
 
@@ -215,9 +223,12 @@ class DockerMagics(Magics):
             %docker_search hello --registry 127.0.0.1:5001
         """
         args = self._parse(self.docker_search, line)
+        registry = args.registry
+        if registry is None and "/" not in args.term and not args.filters:
+            registry = self._default_registry()
         with user_errors():
             table = publish.search(args.term, limit=args.limit, filters=args.filters,
-                                   registry=args.registry)
+                                   registry=registry)
         self._store(args.output, table)
         return table
 

@@ -169,3 +169,26 @@ def test_kernel_without_ipywidgets_gets_text_view(shell, magics, monkeypatch):
     monkeypatch.setattr(shell, "kernel", object(), raising=False)
     monkeypatch.setattr(builtins, "__import__", no_ipywidgets)
     assert isinstance(make_view(magics), TextView)
+
+
+def test_default_registry_used_by_logout(shell, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    calls = []
+    monkeypatch.setattr("nbdocker.publish.logout", lambda server=None: calls.append(server) or "ok")
+    config(shell, "NbDockerMagics.default_registry = '127.0.0.1:5001'")
+    shell.run_cell("%docker_logout").raise_error()
+    assert calls == ["127.0.0.1:5001"]
+
+
+def test_default_registry_used_by_search(shell, monkeypatch):
+    calls = []
+
+    def search(term, **options):
+        calls.append(options["registry"])
+        return "table"
+
+    monkeypatch.setattr("nbdocker.publish.search", search)
+    config(shell, "NbDockerMagics.default_registry = '127.0.0.1:5000'")
+    shell.run_cell("%docker_search busybox").raise_error()
+    shell.run_cell("%docker_search 127.0.0.1:8080/busybox").raise_error()
+    assert calls == ["127.0.0.1:5000", None]
