@@ -70,11 +70,14 @@ def main(argv: list[str]) -> int:
         return fail(f"{error.name} is not installed in {sys.prefix}; run `make demo`, which installs it")
 
     notebook = nbformat.read(notebook_path, as_version=4)
+    # The notebook writes files (its provisioning script, its page) into its working folder,
+    # so it runs next to the executed copy instead of in notebooks/.
+    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
     client = NotebookClient(
         notebook,
         kernel_name="python3",
         timeout=CELL_TIMEOUT,
-        resources={"metadata": {"path": str(notebook_path.parent)}},
+        resources={"metadata": {"path": str(EXECUTED_DIR)}},
     )
     print(f"run_demo: executing {display_path(notebook_path)}", file=sys.stderr)
     failure = None
