@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import docker
 
@@ -26,8 +27,19 @@ class Engine(ContainerOps, ImageOps):
             self.client.ping()
 
 
+_connections: dict[tuple, Engine] = {}
+
+
 def connect(base_url: str | None = None, timeout: int = 120) -> Engine:
-    """Connect to the engine named by ``base_url``, or by DOCKER_HOST and friends."""
+    """Connect to the engine named by ``base_url``, or by DOCKER_HOST and friends.
+
+    Connections are reused per engine address, so re-running a notebook cell does not pay
+    for a new connection and API version negotiation each time.
+    """
+    key = (base_url, os.environ.get("DOCKER_HOST"), os.environ.get("DOCKER_TLS_VERIFY"),
+           os.environ.get("DOCKER_CERT_PATH"), timeout)
+    if key in _connections:
+        return _connections[key]
     with engine_errors("Connecting to the Docker engine"):
         if base_url:
             client = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
@@ -35,4 +47,5 @@ def connect(base_url: str | None = None, timeout: int = 120) -> Engine:
             client = docker.from_env(timeout=timeout)
         client.ping()
     log.debug("connected to Docker engine at %s", client.api.base_url)
-    return Engine(client)
+    engine = _connections[key] = Engine(client)
+    return engine
