@@ -7,6 +7,7 @@ Flags are spelled as Packer spells them (``-var k=v``, ``-on-error=abort``,
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Sequence
 
@@ -95,9 +96,15 @@ def _ask(prompt: str) -> str:
         return "c"
 
 
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 success, 1 failure)."""
     args = make_parser().parse_args(argv)
+    # As with Packer, SIGTERM cancels like Ctrl-C, so the build containers are removed.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return _dispatch(args)
     except KeyboardInterrupt:

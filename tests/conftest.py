@@ -63,15 +63,22 @@ def unique() -> str:
 def session_containers(engine, monkeypatch, unique):
     """Return a function listing the build containers this test created, running or not.
 
-    Each test gets its own $NBDOCKER_SESSION, which nbdocker writes into a label of every
-    container it creates (subprocesses and notebook kernels inherit it), so containers of
-    other processes using the same engine are never counted.
+    Each test gets its own $NBDOCKER_SESSION, which nbdocker writes into the name of every
+    build container and a label of every throwaway container (subprocesses and notebook
+    kernels inherit it), so containers of other processes on the same engine never count.
     """
-    from nbdocker.engine.containers import SESSION_LABEL
+    from nbdocker.engine.containers import SESSION_LABEL, build_container_name
 
     session = f"test-{unique}"
     monkeypatch.setenv("NBDOCKER_SESSION", session)
-    return lambda: engine.api.containers(all=True, filters={"label": f"{SESSION_LABEL}={session}"})
+    prefix = build_container_name("", "", session) + "-"
+
+    def containers() -> list[dict]:
+        builds = engine.list_containers(prefix)
+        runs = engine.api.containers(all=True, filters={"label": f"{SESSION_LABEL}={session}"})
+        return builds + runs
+
+    return containers
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,8 @@ class BuildContext:
     def __init__(self, build: Build, engine: Engine, emit: Callable[[Event], None], *,
                  run_uuid: str, cancel: threading.Event, on_error: str = "cleanup",
                  run_label: str = "", ask: Callable[[str], str] | None = None,
-                 use_cache: bool = True, write_cache: bool = True, cache_namespace: str = ""):
+                 use_cache: bool = True, write_cache: bool = True, cache_namespace: str = "",
+                 secrets: list[str] | None = None):
         self.build = build
         self.engine = engine
         self._emit = emit
@@ -39,6 +40,9 @@ class BuildContext:
         self.use_cache = use_cache
         self.write_cache = write_cache
         self.cache_namespace = cache_namespace
+        #: Values of sensitive variables: events are masked by the run, and anything a
+        #: step writes itself (a manifest) masks them with these.
+        self.secrets = list(secrets or [])
         self.container_id: str | None = None
         self.container_started = False
         self.base_config: dict[str, Any] = {}

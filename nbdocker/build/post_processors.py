@@ -11,15 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import threading
 import time
 from typing import Callable
 
-from ..errors import BuildFailed, UserError
+from ..engine.images import parse_reference
+from ..engine.progress import AuthenticationRequired
+from ..errors import BuildFailed, Interrupted, UserError
+from ..template import mask as mask_text
 from ..template.model import Component
 from .artifacts import ARTIFICE_ID, CHECKSUM_ID, EXPORT_ID, IMPORT_ID, TAG_ID, Artifact
 from .context import BuildContext
 from .provisioners import run_shell_local
 from .transfer import push_image
+
+_MANIFEST_LOCK = threading.Lock()
 
 #: Default ``keep_input_artifact`` per post-processor, and whether the default is forced.
 KEEP_DEFAULTS: dict[str, tuple[bool, bool]] = {
@@ -43,7 +50,9 @@ def keeps_input(component: Component) -> bool:
 
 
 def _require_image(ctx: BuildContext, component: Component, artifact: Artifact) -> None:
-    if artifact.builder_id not in (IMPORT_ID, TAG_ID) or not artifact.image_id:
+    # Any artifact that carries an image qualifies, so checksum, manifest and shell-local
+    # between docker-tag and docker-push or docker-save keep the chain working.
+    if not artifact.image_id:
         raise ctx.failure(
             f"{component.type} ({component.path}) needs an image, but its input is "
             f"{artifact.describe()!r}; use commit: true, or docker-import first")
@@ -56,7 +65,11 @@ def docker_tag(ctx: BuildContext, component: Component, artifact: Artifact) -> A
     """Tag the image as ``repository:tag`` for each tag (``latest`` with none)."""
     _require_image(ctx, component, artifact)
     repository = component.config["repository"]
-    tags = list(component.config.get("tags") or []) or ["latest"]
+    tags = list(component.config.get("tags") or [])
+    if not tags:
+        # As with `docker tag ID repo[:tag]`, the repository may carry the tag itself.
+        reference = parse_reference(repository, what="repository")
+        repository, tags = reference.repository, [reference.tag or "latest"]
     names = []
     for tag in tags:
         ctx.say(f"Tagging image: {artifact.image_id[:19]} as {repository}:{tag}")
@@ -85,7 +98,12 @@ def docker_push(ctx: BuildContext, component: Component, artifact: Artifact) -> 
     digest = ""
     for name in artifact.tags:
         ctx.say(f"Pushing: {name}")
-        digest = push_image(ctx, name, login=_push_auth(component)) or digest
+        try:
+            digest = push_image(ctx, name, login=_push_auth(component)) or digest
+        except AuthenticationRequired as err:
+            hint = ("Check login_username and login_password." if component.config.get("login")
+                    else "Or set login, login_username and login_password in this docker-push.")
+            raise ctx.failure(f"docker-push ({component.path}) failed: {err} {hint}") from err
     data = {**artifact.data, "Digest": digest}
     ctx.data["Digest"] = digest
     return Artifact(build=ctx.build.name, builder_id=artifact.builder_id, id=artifact.id,
@@ -139,7 +157,7 @@ def manifest(ctx: BuildContext, component: Component, artifact: Artifact) -> Art
         size = os.path.getsize(name) if os.path.exists(name) else 0
         files.append({"name": os.path.basename(name) if config.get("strip_path") else name,
                       "size": size})
-    custom = {key: ctx.render(str(value), **artifact.data)
+    custom = {key: mask_text(ctx.render(str(value), **artifact.data), ctx.secrets)
               for key, value in (config.get("custom_data") or {}).items()}
     entry = {
         "name": ctx.build.name,
@@ -150,19 +168,23 @@ def manifest(ctx: BuildContext, component: Component, artifact: Artifact) -> Art
         "packer_run_uuid": ctx.data["PackerRunUUID"],
         "custom_data": custom,
     }
-    document = {"builds": [], "last_run_uuid": ""}
-    if os.path.exists(path):
-        try:
-            with open(path, encoding="utf-8") as handle:
-                document = json.load(handle)
-        except ValueError as err:
-            raise ctx.failure(f"Manifest {path!r} is not valid JSON ({err}); "
-                              "fix or delete it") from err
-    document.setdefault("builds", []).append(entry)
-    document["last_run_uuid"] = ctx.data["PackerRunUUID"]
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
+    # Parallel builds may share one manifest: read, append and write under one lock.
+    # NOTE: the lock covers the builds of this process only; Packer also locks against
+    # other processes with a <output>.lock file.
+    with _MANIFEST_LOCK:
+        document = {"builds": [], "last_run_uuid": ""}
+        if os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    document = json.load(handle)
+            except ValueError as err:
+                raise ctx.failure(f"Manifest {path!r} is not valid JSON ({err}); "
+                                  "fix or delete it") from err
+        document.setdefault("builds", []).append(entry)
+        document["last_run_uuid"] = ctx.data["PackerRunUUID"]
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
     ctx.say(f"Wrote manifest entry to {path}")
     return artifact
 
@@ -171,7 +193,12 @@ def checksum(ctx: BuildContext, component: Component, artifact: Artifact) -> Art
     """Write checksum files for the artifact's files."""
     config = component.config
     written = []
-    for kind in config.get("checksum_types") or ["md5"]:
+    kinds = config.get("checksum_types") or ["md5"]
+    if not artifact.files:
+        # Like Packer: an image has no files, so no checksum file is written.
+        ctx.say(f"Nothing to checksum: {artifact.describe()} has no files")
+        kinds = []
+    for kind in kinds:
         output = ctx.render(config.get("output") or
                             "packer_{{.BuildName}}_{{.BuilderType}}_{{.ChecksumType}}.checksum",
                             BuildName=ctx.build.name, BuilderType=ctx.build.type,
@@ -222,31 +249,44 @@ POST_PROCESSORS: dict[str, Callable[[BuildContext, Component, Artifact], Artifac
 
 
 def destroy(ctx: BuildContext, artifact: Artifact) -> None:
-    """Remove an artifact that no step kept: its image, or its files."""
+    """Remove an artifact that no step kept: every tag of its image, or its files."""
     if artifact.builder_id in (IMPORT_ID, TAG_ID) and artifact.image_id:
-        ctx.say(f"Deleting original artifact: {artifact.id}")
-        try:
-            ctx.engine.remove_image(artifact.id, force=False)
-        except UserError as err:
-            ctx.warn(f"Could not remove {artifact.id}: {err}")
+        # Removing each tag, not only the artifact id (the last tag), leaves no stray names.
+        for reference in artifact.tags or [artifact.image_id]:
+            ctx.say(f"Deleting artifact: {reference}")
+            try:
+                ctx.engine.remove_image(reference, force=False)
+            except UserError as err:
+                ctx.warn(f"Could not remove {reference}: {err}")
         return
-    if artifact.builder_id == EXPORT_ID:
+    if artifact.builder_id in (EXPORT_ID, ARTIFICE_ID):
         for name in artifact.files:
-            if os.path.exists(name):
+            if os.path.isdir(name) and not os.path.islink(name):
+                ctx.say(f"Deleting artifact: {name}")
+                shutil.rmtree(name)
+            elif os.path.lexists(name):
+                ctx.say(f"Deleting artifact: {name}")
                 os.unlink(name)
 
 
 def run_post_processors(ctx: BuildContext, builder_artifact: Artifact
                         ) -> tuple[list[Artifact], list[BuildFailed]]:
-    """Run every sequence; return the artifacts to report and the errors of failed sequences."""
+    """Run every sequence; return the artifacts to report and the errors of failed sequences.
+
+    After an interrupt the remaining steps are skipped and nothing is destroyed; the caller
+    checks ``ctx.cancel`` to tell.
+    """
     sequences = ctx.build.post_processors
     if not sequences:
         return [builder_artifact], []
     keep_builder = False
     first_failed = False
+    interrupted = False
     results: list[Artifact] = []
     errors: list[BuildFailed] = []
     for sequence in sequences:
+        if interrupted:
+            break
         current = builder_artifact
         for position, component in enumerate(sequence):
             step_name = f"{component.label} ({component.path})"
@@ -254,12 +294,25 @@ def run_post_processors(ctx: BuildContext, builder_artifact: Artifact
                 with ctx.step(step_name, kind="post-processor"):
                     ctx.say(f"Running post-processor: {component.label}")
                     produced = POST_PROCESSORS[component.type](ctx, component, current)
+            except Interrupted:
+                # No further step runs, and what exists so far is kept and listed. The
+                # caller sees the cancelled run and reports the build as interrupted.
+                interrupted = True
+                results.append(current)
+                break
             except BuildFailed as err:
                 errors.append(err)
                 first_failed = first_failed or position == 0
                 break
             except UserError as err:
                 errors.append(ctx.failure(f"{step_name} failed: {err}"))
+                first_failed = first_failed or position == 0
+                break
+            except OSError as err:
+                # A host path that the template names (docker-save path, manifest or
+                # checksum output) could not be written or read: report it, not a traceback.
+                reason = f"{err.strerror}: {err.filename!r}" if err.filename else str(err)
+                errors.append(ctx.failure(f"{step_name} failed: {reason}"))
                 first_failed = first_failed or position == 0
                 break
             keep = keeps_input(component)
@@ -273,10 +326,18 @@ def run_post_processors(ctx: BuildContext, builder_artifact: Artifact
         else:
             results.append(current)
             continue
-        if current is not builder_artifact and current not in results:
-            results.append(current)
-    if keep_builder or first_failed:
-        results.insert(0, builder_artifact)
-    else:
+        # The failed step's input still exists (nothing destroyed it), so report it.
+        results.append(current)
+
+    # Unlike Packer, the builder's artifact stays when a first step failed, or when a
+    # step that passes its input through (docker-save, manifest ...) made it a result.
+    kept = (keep_builder or first_failed or interrupted
+            or any(item is builder_artifact for item in results))
+    if not kept:
         destroy(ctx, builder_artifact)
-    return results, errors
+    listed = [builder_artifact] if kept else []
+    for item in results:
+        # A pass-through step returns its input, which may be listed already.
+        if not any(item is seen for seen in listed):
+            listed.append(item)
+    return listed, errors

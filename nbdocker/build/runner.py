@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 from ..engine import Engine, connect
 from ..errors import BuildFailed, Interrupted, NbDockerError, UserError
+from ..template import mask as mask_text
 from ..template.model import Build, Template
 from .artifacts import Artifact
 from .context import BuildContext
@@ -29,6 +30,12 @@ from .events import (ArtifactEvent, BuildFinished, BuildStarted, Event, LogLine,
 from .post_processors import run_post_processors
 
 ON_ERROR_MODES = ("cleanup", "abort", "ask", "run-cleanup-provisioner")
+
+#: After an interrupt with ``-on-error=abort``, how long the run waits for its builds to
+#: stop, in seconds. That mode leaves containers as they are, so a command running in one
+#: is not stopped; a build still waiting for such a command is then reported as
+#: interrupted, and its thread ends when the command does.
+ABORT_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -44,15 +51,6 @@ class RunOptions:
     cache_namespace: str = field(default_factory=lambda: os.environ.get(
         "NBDOCKER_CACHE_NAMESPACE", ""))
     extra_secrets: list[str] = field(default_factory=list)
-
-
-def mask_text(text: str, secrets: list[str]) -> str:
-    """Replace every secret (each line of a multi-line one) in ``text`` with ``<sensitive>``."""
-    for secret in secrets:
-        for part in secret.splitlines() or [secret]:
-            if part:
-                text = text.replace(part, "<sensitive>")
-    return text
 
 
 def _mask_event(event: Event, secrets: list[str]) -> Event:
@@ -88,6 +86,10 @@ class Run:
         self.errors: dict[str, Exception] = {}
         self.cancel = threading.Event()
         self.interrupted = False
+        self._interrupted_at: float | None = None
+        self._finished: set[str] = set()
+        self._threads_done = 0
+        self._done_lock = threading.Lock()
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._contexts: list[BuildContext] = []
         self.log_path = ""
@@ -128,11 +130,13 @@ class Run:
                         # Keep draining: the builds now clean up and report how they ended.
                         self.interrupt()
             finally:
-                if any(thread.is_alive() for thread in threads):
+                if any(thread.is_alive() for thread in threads) and not self._waited_out():
                     # The consumer stopped iterating early (the generator was closed).
                     self.interrupt()
                     for thread in threads:
                         thread.join(timeout=30)
+            if self._waited_out():
+                yield from self._abandon_unfinished(builds)
             artifacts = list(self.artifacts)
             yield _mask_event(RunFinished(artifacts=artifacts,
                                           errors={k: str(v) for k, v in self.errors.items()},
@@ -150,8 +154,26 @@ class Run:
         afterwards to receive the builds' last events.
         """
         self.interrupted = True
+        if self._interrupted_at is None:
+            self._interrupted_at = time.monotonic()
         self.cancel.set()
         self._kill_containers()
+
+    def _waited_out(self) -> bool:
+        """Tell whether an interrupt in abort mode has waited ABORT_WAIT_SECONDS."""
+        return (self.options.on_error == "abort" and self._interrupted_at is not None
+                and time.monotonic() - self._interrupted_at > ABORT_WAIT_SECONDS)
+
+    def _abandon_unfinished(self, builds: list[Build]) -> Iterator[Event]:
+        """Report the builds that did not stop after an interrupt in abort mode."""
+        for build in builds:
+            if build.name in self._finished:
+                continue
+            error = Interrupted("Build cancelled after an interrupt while a command was still "
+                                "running in its container; the container was left running")
+            self.errors[build.name] = error
+            yield _mask_event(BuildFinished("interrupted", error=str(error), build=build.name),
+                              self.secrets)
 
     def _drain(self, threads: list[threading.Thread], log) -> Iterator[Event]:
         while True:
@@ -161,9 +183,16 @@ class Run:
                 if not any(thread.is_alive() for thread in threads):
                     if self._queue.empty():
                         return
+                elif self._waited_out():
+                    return
                 continue
             if event is None:
+                # A build thread ended; once all have, nothing more can arrive.
+                if self._threads_done >= len(threads) and self._queue.empty():
+                    return
                 continue
+            if isinstance(event, BuildFinished):
+                self._finished.add(event.build)
             if isinstance(event, LogLine):
                 prefix = f"{event.build}: " if event.build else ""
                 log.write(f"{prefix}{event.text}\n")
@@ -182,11 +211,20 @@ class Run:
     # -- one build -------------------------------------------------------------------------
 
     def _run_build(self, build: Build, engine: Engine) -> None:
+        try:
+            self._run_limited(build, engine)
+        finally:
+            with self._done_lock:
+                self._threads_done += 1
+            self._queue.put(None)
+
+    def _run_limited(self, build: Build, engine: Engine) -> None:
         with self._limit:
             ctx = BuildContext(build, engine, self._put, run_uuid=self.uuid, cancel=self.cancel,
                                on_error=self.options.on_error, run_label=self.uuid,
                                ask=self.options.ask, use_cache=self.options.use_cache,
-                               cache_namespace=self.options.cache_namespace)
+                               cache_namespace=self.options.cache_namespace,
+                               secrets=self.secrets)
             self._contexts.append(ctx)
             started = time.monotonic()
             ctx.emit(BuildStarted(steps=self._planned_steps(build)))
@@ -197,6 +235,12 @@ class Run:
                 for item in artifacts:
                     self.artifacts.append(item)
                     ctx.emit(ArtifactEvent(item))
+                ctx.check_cancelled()
+                if len(errors) > 1:
+                    # Several sequences failed: report each one, one per line.
+                    raise BuildFailed("\n".join(str(error) for error in errors),
+                                      build=build.name, step=errors[0].step,
+                                      tail=errors[0].tail)
                 if errors:
                     raise errors[0]
             except Interrupted as err:
@@ -205,6 +249,7 @@ class Run:
                                        error=str(err)))
                 return
             except UserError as err:
+                _mask_exception(err, self.secrets)
                 self.errors[build.name] = err
                 ctx.emit(BuildFinished("failed", duration=time.monotonic() - started,
                                        error=_describe_failure(err)))
@@ -233,6 +278,16 @@ class Run:
         for sequence in build.post_processors:
             steps += [f"{p.label} ({p.path})" for p in sequence]
         return steps
+
+
+def _mask_exception(err: Exception, secrets: list[str]) -> None:
+    """Mask secrets in an error's message and quoted output before anything shows it."""
+    if not secrets:
+        return
+    err.args = tuple(mask_text(arg, secrets) if isinstance(arg, str) else arg
+                     for arg in err.args)
+    if isinstance(err, BuildFailed):
+        err.tail = [mask_text(line, secrets) for line in err.tail]
 
 
 def _describe_failure(err: Exception) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import logging
 import tarfile
 from dataclasses import dataclass, field
@@ -18,8 +19,19 @@ from .translate import engine_errors
 
 log = logging.getLogger(__name__)
 
-#: Label put on every container nbdocker creates, so tests and cleanup can find them.
-BUILD_LABEL = "io.nbdocker.build"
+#: Name prefix of every build container, so tests and cleanup can find them. Builds are
+#: found by name, not by label, because a commit copies the container's labels into the image.
+BUILD_NAME_PREFIX = "nbdocker-build-"
+#: Label holding $NBDOCKER_SESSION on throwaway containers (``run``), which are never committed.
+SESSION_LABEL = "io.nbdocker.session"
+
+
+def build_container_name(run_id: str, build: str, session: str = "") -> str:
+    """Return a build container's name: prefix, session (``$NBDOCKER_SESSION``), run, build."""
+    parts = [session, run_id[:12], build]
+    cleaned = "-".join(re.sub(r"[^a-zA-Z0-9_.-]+", "-", part).strip("-.") for part in parts
+                       if part)
+    return f"{BUILD_NAME_PREFIX}{cleaned}"
 
 
 @dataclass
@@ -101,10 +113,12 @@ class ContainerOps:
                 return
             raise EngineError(f"Removing container {container_id[:12]} failed: {err}") from err
 
-    def list_containers(self, label: str = BUILD_LABEL) -> list[dict[str, Any]]:
-        """List containers (running or not) that carry ``label``."""
+    def list_containers(self, prefix: str = BUILD_NAME_PREFIX) -> list[dict[str, Any]]:
+        """List containers (running or not) whose name starts with ``prefix``."""
         with engine_errors("Listing containers"):
-            return self.api.containers(all=True, filters={"label": label})
+            found = self.api.containers(all=True, filters={"name": prefix})
+        return [container for container in found
+                if any(name.lstrip("/").startswith(prefix) for name in container["Names"])]
 
     # -- running commands ----------------------------------------------------------------
 
@@ -255,6 +269,31 @@ class ContainerOps:
             if info:
                 return info.id
         raise EngineError(f"Importing an image failed: unexpected engine answer {answer!r}")
+
+    def build_image(self, context_dir: str, *, dockerfile: str, buildargs: dict[str, str],
+                    pull: bool = True, platform: str | None = None, compress: bool = False,
+                    result: dict[str, str] | None = None) -> Iterator[str]:
+        """Run a classic ``docker build``, yielding its output lines; ``result["id"]`` is set.
+
+        ``compress`` sends the build context gzip-compressed, as ``docker build --compress``.
+        The engine reports build failures inside the stream, so every message is checked.
+        """
+        with engine_errors(f"Building an image from {dockerfile!r}"):
+            stream = self.api.build(path=context_dir, dockerfile=dockerfile, buildargs=buildargs,
+                                    pull=pull, platform=platform, gzip=compress, rm=True,
+                                    forcerm=True, decode=True)
+            for message in stream:
+                if "errorDetail" in message or "error" in message:
+                    detail = (message.get("errorDetail") or {}).get("message") or \
+                        message.get("error")
+                    raise EngineError(f"Building an image from {dockerfile!r} failed: {detail}")
+                if "stream" in message:
+                    for line in message["stream"].splitlines():
+                        if line.strip():
+                            yield line
+                aux = message.get("aux") or {}
+                if aux.get("ID") and result is not None:
+                    result["id"] = aux["ID"]
 
     def save_image(self, reference: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """Stream ``docker save`` of an image."""

@@ -106,7 +106,8 @@ def test_cli_json_syntax_error_shows_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_cli_interrupt_removes_container(tmp_path, engine, session_containers):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_cli_interrupt_removes_container(tmp_path, engine, session_containers, signum):
     path = write(tmp_path, {
         "builders": [{"type": "docker", "image": "busybox:latest", "discard": True}],
         "provisioners": [{"type": "shell", "inline": ["echo sleeping", "sleep 300"]}],
@@ -118,7 +119,7 @@ def test_cli_interrupt_removes_container(tmp_path, engine, session_containers):
     for line in process.stdout:
         if "sleeping" in line or time.monotonic() > deadline:
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     try:
         output, errors = process.communicate(timeout=20)
     finally:
