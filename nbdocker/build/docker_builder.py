@@ -12,15 +12,17 @@ import os
 import time
 from typing import Any
 
-from ..engine.containers import BUILD_LABEL
-from ..errors import BuildFailed, Interrupted, UserError
+from ..engine.containers import build_container_name
+from ..errors import BuildFailed, EngineError, Interrupted, UserError
+from ..template.model import Component
 from . import cache
 from .artifacts import EXPORT_ID, IMPORT_ID, Artifact
 from .changes import ChangeError, apply_changes
 from .context import BuildContext
 from .events import StepFinished, StepStarted
-from .provisioners import run_provisioner
+from .provisioners import close_shell_session, run_provisioner, wait_cancellable
 from .run_command import RunCommandError, parse_run_command
+from .transfer import pull_image
 
 #: A step that ran at least this long is committed as a cache checkpoint (seconds); a
 #: cheaper step costs less to re-run than a commit (about 70 ms) would save.
@@ -43,6 +45,7 @@ class DockerBuilder:
         self.image = self.config.get("image") or ""
         self.image_id = ""
         self.start_image = ""
+        self.bootstrap_image = ""
         self.has_shell = True
         self.keys: list[cache.StepKey] = []
         self.cached_steps = 0
@@ -74,13 +77,12 @@ class DockerBuilder:
         """Pull the base image (unless ``pull`` is false) and read its id and config."""
         ctx = self.ctx
         platform = self.config.get("platform") or None
-        if self.config.get("pull", True):
+        if self.config.get("build"):
+            self.bootstrap(platform)
+        elif self.config.get("pull", True):
             with ctx.step(f"pull {self.image}", kind="pull"):
                 ctx.say(f"Pulling Docker image: {self.image}")
-                for event in ctx.engine.pull(self.image, platform=platform,
-                                             auth=self.login_auth()):
-                    ctx.emit(event)
-                    ctx.check_cancelled()
+                pull_image(ctx, self.image, platform=platform, login=self.login_auth())
         info = ctx.engine.inspect_image(self.image)
         if info is None:
             hint = "" if self.config.get("pull", True) else \
@@ -100,20 +102,22 @@ class DockerBuilder:
             return
         ctx.data["ID"] = PENDING_ID
         try:
-            start = cache.base_key(self.image_id, self.config, ctx.cache_namespace)
-            self.keys = cache.step_keys(ctx.build.provisioners, start, ctx.render,
-                                        [PENDING_ID, ctx.data["PackerRunUUID"]])
+            start = cache.base_key(self.image_id, self.config, ctx.cache_namespace,
+                                   build=f"{ctx.build.name}.{ctx.build.type}")
+            run_values = [PENDING_ID, ctx.data["PackerRunUUID"]]
+            self.keys = cache.step_keys(ctx.build.provisioners, start, ctx.render, run_values)
             last = self.keys[-1].key if self.keys else start
             if last and self.config.get("commit"):
                 changes = [ctx.render(change) for change in self.config.get("changes") or []]
                 self.final_key = cache.final_key(last, changes, self.config.get("author") or "",
-                                                 self.config.get("message") or "")
+                                                 self.config.get("message") or "",
+                                                 run_values=run_values) or ""
         finally:
             ctx.data["ID"] = ""
         if not ctx.use_cache:
             return
         if self.final_key:
-            hit = ctx.engine.inspect_image(cache.reference(self.final_key))
+            hit = ctx.engine.inspect_image(cache.reference(self.final_key, ctx.cache_namespace))
             if hit is not None:
                 self.final_hit = hit.id
                 return
@@ -121,7 +125,7 @@ class DockerBuilder:
             key = self.keys[index].key
             if not key:
                 continue
-            hit = ctx.engine.inspect_image(cache.reference(key))
+            hit = ctx.engine.inspect_image(cache.reference(key, ctx.cache_namespace))
             if hit is not None:
                 self.cached_steps = index + 1
                 self.start_image = hit.id
@@ -152,13 +156,40 @@ class DockerBuilder:
         last = len(ctx.build.provisioners) - 1
         if not key or not ctx.write_cache or not self.has_shell and not ctx.container_started:
             return
+        if self.bootstrap_image and self.config.get("discard"):
+            # Cleanup removes this bootstrap image, which the engine refuses while a
+            # checkpoint image is its child; its next build gets a new id anyway.
+            return
         if duration < CHECKPOINT_SECONDS and index != last - 1:
             return
         config = dict(ctx.base_config)
         if not config.get("Entrypoint"):
             config["Entrypoint"] = []
         image_id = ctx.engine.commit(ctx.container_id, config=config)
-        ctx.engine.replace_tag(image_id, cache.reference(key))
+        ctx.engine.replace_tag(image_id, cache.reference(key, ctx.cache_namespace))
+
+    def bootstrap(self, platform: str | None) -> None:
+        """Build the base image from the ``build`` block's Dockerfile, streaming its output."""
+        ctx = self.ctx
+        settings = self.config["build"]
+        dockerfile = settings["path"]
+        context_dir = settings.get("build_dir") or os.path.dirname(dockerfile) or "."
+        with ctx.step("build base image", kind="pull"):
+            ctx.say(f"Building base image from {dockerfile}")
+            result: dict[str, str] = {}
+            for line in ctx.engine.build_image(
+                    context_dir, dockerfile=dockerfile,
+                    buildargs={str(k): str(v) for k, v in
+                               (settings.get("arguments") or {}).items()},
+                    pull=settings.get("pull", True) is not False, platform=platform,
+                    compress=bool(settings.get("compress")), result=result):
+                ctx.output(line)
+                ctx.check_cancelled()
+            if not result.get("id"):
+                raise ctx.failure(f"Building the base image from {dockerfile!r} produced no "
+                                  "image id")
+        self.image = result["id"]
+        self.bootstrap_image = result["id"]
 
     def login_auth(self) -> dict[str, str] | None:
         """Return per-call registry credentials when the builder sets ``login``."""
@@ -197,7 +228,8 @@ class DockerBuilder:
         if config.get("tmpfs"):
             options["tmpfs"] = {entry.partition(":")[0]: entry.partition(":")[2]
                                 for entry in config["tmpfs"]}
-        options["labels"] = {**options.get("labels", {}), BUILD_LABEL: ctx.run_label}
+        options.setdefault("name", build_container_name(
+            ctx.run_label, ctx.build.name, os.environ.get("NBDOCKER_SESSION", "")))
         return parsed.image, options
 
     def start_container(self) -> None:
@@ -224,6 +256,10 @@ class DockerBuilder:
                     f"The build container exited at once with status {state.get('ExitCode')}; "
                     "run_command must keep it running (e.g. -d -i -t with a shell entrypoint)")
             ctx.say(f"Container ID: {ctx.container_id[:12]}")
+            pause = float(self.config.get("pause_before_connecting") or 0)
+            if pause:
+                ctx.say(f"Pausing {pause:g}s before provisioning...")
+                wait_cancellable(ctx, pause)
 
     def provision(self) -> None:
         """Run each provisioner in order; with ``-on-error=ask`` a failure may retry them all."""
@@ -240,19 +276,47 @@ class DockerBuilder:
                             f"{self.image} does not have; use file provisioners for this image",
                             build=ctx.build.name, step=component.path)
                     started = time.monotonic()
-                    run_provisioner(ctx, component)
+                    try:
+                        run_provisioner(ctx, component)
+                    except (BuildFailed, EngineError) as err:
+                        stopped = self.stopped_container_failure(component)
+                        if stopped is None:
+                            raise
+                        raise stopped from err
                     self.checkpoint(index, time.monotonic() - started)
+                close_shell_session(ctx)
                 return
             except BuildFailed as err:
                 if ctx.on_error != "ask" or ctx.ask is None:
                     raise
-                answer = ctx.ask(f"Step failed: {err}\n[c] Clean up and exit, [a] abort "
-                                 "without cleanup, or [r] retry step").strip().lower()
+                answer = _ask_after_failure(ctx, err)
                 if answer == "r":
                     continue
                 if answer == "a":
                     ctx.on_error = "abort"
                 raise
+
+    def stopped_container_failure(self, component: Component) -> BuildFailed | None:
+        """Return a failure naming the stopped build container, or None while it runs.
+
+        A container whose entrypoint ends at once (``run_command`` without ``-i``, or an
+        entrypoint that is not a shell) can still be running when ``start_container``
+        checks it. Its first step then fails with an engine message that does not say why.
+        """
+        ctx = self.ctx
+        if not ctx.container_started or not ctx.container_id:
+            return None
+        try:
+            state = ctx.engine.container_state(ctx.container_id)
+        except EngineError:
+            return None  # removed, e.g. by a timeout: the step's own error says why
+        if state.get("Running"):
+            return None
+        return BuildFailed(
+            f"The build container stopped with exit status {state.get('ExitCode')} before "
+            f"{component.path} finished; a script may have stopped it, or run_command does "
+            "not keep it running (e.g. -d -i -t with a shell entrypoint)",
+            build=ctx.build.name, step=f"{component.label} ({component.path})")
 
     def finish(self) -> Artifact:
         """Commit, export or discard the container and return the builder's artifact."""
@@ -276,7 +340,8 @@ class DockerBuilder:
                     message=config.get("message") or "")
                 ctx.say(f"Image ID: {image_id}")
                 if self.final_key and ctx.write_cache:
-                    ctx.engine.replace_tag(image_id, cache.reference(self.final_key))
+                    ctx.engine.replace_tag(image_id,
+                                           cache.reference(self.final_key, ctx.cache_namespace))
             ctx.data["ImageSha256"] = image_id
             return Artifact(build=ctx.build.name, builder_id=IMPORT_ID, id=image_id,
                             image_id=image_id, data=dict(ctx.data))
@@ -304,20 +369,35 @@ class DockerBuilder:
                 os.unlink(path)
             raise
 
+    def remove_bootstrap_image(self) -> None:
+        """Remove the image built from the ``build`` block (only with ``discard``, as Packer)."""
+        ctx = self.ctx
+        if ctx.container_id:
+            ctx.engine.remove_container(ctx.container_id)
+            ctx.container_id = None
+        ctx.say(f"Removing the bootstrap image {self.bootstrap_image[:19]}")
+        _remove_quietly(ctx, self.bootstrap_image)
+
     # -- failure and cleanup -------------------------------------------------------------
 
     def cleanup(self, failed: BaseException | None) -> None:
         """Run the error-cleanup provisioner and remove the container, as ``-on-error`` says."""
         ctx = self.ctx
         mode = ctx.on_error
-        if failed is not None and isinstance(failed, (UserError, Interrupted, KeyboardInterrupt)) \
-                and ctx.build.error_cleanup_provisioner and ctx.container_started \
+        # Like Packer, an interrupt skips the error-cleanup provisioner: the run removes the
+        # container at once (or, with abort, leaves it untouched), so it could not run.
+        step_failed = isinstance(failed, UserError) and not isinstance(failed, Interrupted)
+        if step_failed and ctx.build.error_cleanup_provisioner and ctx.container_started \
                 and mode != "abort":
             ctx.say("Provisioning step had errors: running the cleanup provisioner")
             try:
                 run_provisioner(_without_cancel(ctx), ctx.build.error_cleanup_provisioner)
             except Exception as err:  # noqa: BLE001 - reported, the original error wins
                 ctx.warn(f"Cleanup provisioner failed: {err}")
+        close_shell_session(ctx)
+        if self.bootstrap_image and self.config.get("discard") and \
+                not (failed is not None and mode in ("abort", "run-cleanup-provisioner")):
+            self.remove_bootstrap_image()
         if ctx.container_id is None:
             return
         if failed is not None and mode in ("abort", "run-cleanup-provisioner"):
@@ -326,6 +406,28 @@ class DockerBuilder:
             return
         ctx.say(f"Killing the container: {ctx.container_id[:12]}")
         ctx.engine.remove_container(ctx.container_id)
+
+
+def _ask_after_failure(ctx: BuildContext, err: BuildFailed) -> str:
+    """Ask what to do after a failed step, as Packer does; return ``c``, ``a`` or ``r``.
+
+    The answer's first letter counts, an empty answer means ``c``, and any other answer
+    repeats the question.
+    """
+    choices = "[c] Clean up and exit, [a] abort without cleanup, or [r] retry step"
+    prompt = f"Step failed: {err}\n{choices}"
+    while True:
+        answer = ctx.ask(prompt).strip().lower()
+        if not answer or answer[0] in "car":
+            return answer[:1] or "c"
+        prompt = f"Invalid answer {answer!r}: type c, a or r.\n{choices}"
+
+
+def _remove_quietly(ctx: BuildContext, image: str) -> None:
+    try:
+        ctx.engine.remove_image(image, force=True)
+    except UserError as err:
+        ctx.warn(f"Could not remove the bootstrap image {image[:19]}: {err}")
 
 
 def _without_cancel(ctx: BuildContext) -> BuildContext:
