@@ -327,9 +327,10 @@ def quote_env(config: dict, ctx: BuildContext) -> dict[str, str]:
     """Collect a provisioner's environment: environment_vars, then env, then Packer's own."""
     env: dict[str, str] = {}
     for entry in config.get("environment_vars") or []:
-        key, _, value = entry.partition("=")
+        # Build data such as {{build `ID`}} is still a {{.ID}} placeholder here.
+        key, _, value = ctx.render(entry).partition("=")
         env[key] = value
-    env.update({str(k): str(v) for k, v in (config.get("env") or {}).items()})
+    env.update({str(k): ctx.render(str(v)) for k, v in (config.get("env") or {}).items()})
     env["PACKER_BUILD_NAME"] = ctx.build.name
     env["PACKER_BUILDER_TYPE"] = ctx.build.type
     return env

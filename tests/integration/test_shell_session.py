@@ -98,6 +98,14 @@ def test_session_environment_vars_per_script(engine, session_mode):
     assert output(events) == ["mode=one", "mode=unset"]
 
 
+def test_session_environment_vars_build_data(engine, session_mode):
+    events = build(engine, template(shell("echo $CONTAINER",
+                                          environment_vars=["CONTAINER={{build `ID`}}"])))
+    [line] = output(events)
+    assert len(line) == 64
+    assert set(line) <= set("0123456789abcdef")
+
+
 def test_session_working_directory_isolated(engine, session_mode):
     events = build(engine, template(
         shell("true", execute_command="cd /tmp && {{.Vars}} {{.Path}}"),
