@@ -20,7 +20,8 @@ from .artifacts import EXPORT_ID, IMPORT_ID, Artifact
 from .changes import ChangeError, apply_changes
 from .context import BuildContext
 from .events import StepFinished, StepStarted
-from .provisioners import close_shell_session, run_provisioner, wait_cancellable
+from .provisioners import run_provisioner, wait_cancellable
+from .shell_session import close_shell_session
 from .run_command import RunCommandError, parse_run_command
 from .transfer import pull_image
 

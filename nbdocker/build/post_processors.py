@@ -23,7 +23,7 @@ from ..template import mask as mask_text
 from ..template.model import Component
 from .artifacts import ARTIFICE_ID, CHECKSUM_ID, EXPORT_ID, IMPORT_ID, TAG_ID, Artifact
 from .context import BuildContext
-from .provisioners import run_shell_local
+from .host_commands import run_shell_local
 from .transfer import push_image
 
 _MANIFEST_LOCK = threading.Lock()

@@ -12,7 +12,7 @@ import tarfile
 import pytest
 
 from nbdocker import api
-from nbdocker.build import provisioners
+from nbdocker.build import shell_session
 from nbdocker.build.events import LogLine, StepFinished
 from nbdocker.errors import BuildsFailed
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.engine
 @pytest.fixture(params=[True, False], ids=["session", "exec-per-script"])
 def session_mode(request, monkeypatch):
     """Run the test with the shell session, then with one exec per script."""
-    monkeypatch.setattr(provisioners, "USE_SHELL_SESSION", request.param)
+    monkeypatch.setattr(shell_session, "USE_SHELL_SESSION", request.param)
     return request.param
 
 
@@ -251,7 +251,7 @@ def test_session_pty_uses_one_exec_per_script(engine, session_mode):
 
 
 def test_session_one_exec_no_upload(engine, monkeypatch):
-    monkeypatch.setattr(provisioners, "USE_SHELL_SESSION", True)
+    monkeypatch.setattr(shell_session, "USE_SHELL_SESSION", True)
     calls: dict[str, int] = {"exec_create": 0, "put_archive": 0}
     for name in calls:
         original = getattr(engine.api, name)

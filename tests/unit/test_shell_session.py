@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbdocker.build.provisioners import MarkerScanner, ShellSession
+from nbdocker.build.shell_session import MarkerScanner, ShellSession
 
 MARKER = b"nbdocker-end-0123456789abcdef"
 
