@@ -21,7 +21,7 @@ from nbdocker.engine.credentials import Credentials
 from nbdocker.errors import BuildsFailed, EngineError, TemplateError
 from nbdocker.registry import RegistryClient
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("cache_cleanup")]
 
 #: Bits of /proc/self/status CapEff (see capabilities(7)).
 CAP_CHOWN = 0
@@ -112,29 +112,6 @@ def run_image(engine, image: str, command: list[str] | None = None) -> str:
 def capabilities(line: str) -> int:
     """Return the CapEff bit mask of a ``CapEff:\\t...`` line."""
     return int(line.split()[-1], 16)
-
-
-def remove_cache_entries(engine) -> None:
-    """Remove the step cache entries of this test's namespace."""
-    for entry in cache.list_entries(engine, cache.current_namespace()):
-        engine.remove_image(entry.reference, force=True)
-
-
-@pytest.fixture
-def images(engine):
-    """Images to remove after the test, children after their parents (removed last first)."""
-    created: list[str] = []
-    yield created
-    remove_cache_entries(engine)
-    for image in reversed(created):
-        engine.remove_image(image, force=True)
-
-
-@pytest.fixture(autouse=True)
-def cache_cleanup(engine):
-    """Remove the step cache entries the test's builds stored."""
-    yield
-    remove_cache_entries(engine)
 
 
 def spy_host_config(engine, monkeypatch) -> list[dict]:

@@ -17,11 +17,10 @@ import pytest
 
 import nbdocker
 from nbdocker import api
-from nbdocker.build import cache
 from nbdocker.build.events import LogLine, StepFinished, Warning
 from nbdocker.errors import BuildsFailed
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("cache_cleanup")]
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -108,28 +107,6 @@ def read_file(engine, image: str, path: str) -> bytes | None:
         return handle.read() if handle else b""
     finally:
         engine.remove_container(container)
-
-
-def remove_cache_entries(engine) -> None:
-    for entry in cache.list_entries(engine, cache.current_namespace()):
-        engine.remove_image(entry.reference, force=True)
-
-
-@pytest.fixture
-def images(engine):
-    """Images to remove after the test."""
-    created: list[str] = []
-    yield created
-    remove_cache_entries(engine)
-    for image in reversed(created):
-        engine.remove_image(image, force=True)
-
-
-@pytest.fixture(autouse=True)
-def cache_cleanup(engine):
-    """Remove the step cache entries the test's builds stored."""
-    yield
-    remove_cache_entries(engine)
 
 
 def committed(engine, images, *provisioners: dict, **builder) -> tuple[str, list]:

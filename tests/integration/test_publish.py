@@ -19,7 +19,7 @@ from nbdocker import publish
 from nbdocker.build.events import LayerProgress, LogLine
 from nbdocker.display.layers import LayerBoard
 from nbdocker.engine.credentials import Credentials
-from nbdocker.engine.images import RUN_LABEL, InvalidReference
+from nbdocker.engine.images import InvalidReference
 from nbdocker.engine.progress import AuthenticationRequired, StreamError
 from nbdocker.errors import EngineError, RegistryError
 from nbdocker.registry import RegistryClient

@@ -10,7 +10,6 @@ from IPython.testing.globalipapp import start_ipython
 
 from nbdocker import publish
 from nbdocker.engine.credentials import Credentials
-from nbdocker.engine.images import RUN_LABEL
 from nbdocker.errors import RegistryError, UserError
 from nbdocker.magics.docker import DockerMagics
 from nbdocker.magics.errors import CellError
