@@ -113,6 +113,8 @@ class ShellProvisioner:
             if status is not None:
                 return status
             log.debug("the shell could not write %s; uploading it instead", remote)
+        # NOTE: the script gets the upload owner (root unless fix_upload_owner picks the
+        # image's USER), so a different non-root exec_user cannot remove it afterwards.
         upload_bytes(ctx, remote, content, mode=0o755)
         status = session.run(ctx, command, removed=removed)
         assert status is not None  # only a script write returns None
