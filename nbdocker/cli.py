@@ -14,7 +14,7 @@ from typing import Sequence
 from . import api
 from .display.machine import MachineView
 from .display.text import TextView
-from .errors import Interrupted, TemplateError, UserError
+from .errors import BuildsFailed, Interrupted, TemplateError, UserError
 
 
 def parse_variable(text: str) -> tuple[str, str]:
@@ -153,9 +153,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                     cache=not args.force)
     try:
         api.consume(run, view.handle, template)
-    except Interrupted:
-        return 1
-    except UserError:
+    except (Interrupted, BuildsFailed):
+        # The view has already printed how each build ended.
         return 1
     return 0
 

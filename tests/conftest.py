@@ -98,6 +98,12 @@ def no_leftover_containers(request):
 
 
 @pytest.fixture(autouse=True)
-def separate_step_cache(monkeypatch, unique):
-    """Give each test its own step cache, so no test reuses another's results."""
-    monkeypatch.setenv("NBDOCKER_CACHE_NAMESPACE", f"test-{unique}")
+def separate_step_cache(request, monkeypatch, unique):
+    """Give each test its own step cache, and remove an engine test's cache tags after it."""
+    namespace = f"test-{unique}"
+    monkeypatch.setenv("NBDOCKER_CACHE_NAMESPACE", namespace)
+    yield
+    if request.node.get_closest_marker("engine") is not None:
+        from nbdocker.build import cache
+
+        cache.prune(request.getfixturevalue("engine"), namespace)

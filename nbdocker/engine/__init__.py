@@ -1,7 +1,7 @@
 """The only package that imports ``docker``: every call to the Docker engine goes through here.
 
 ``Engine`` speaks the Docker CLI's verbs (pull, run, exec, commit, tag, push ...) and raises
-nbdocker's own errors. It knows nothing of templates or views: long operations are
+nbdocker's own errors. It does not use templates or views: long operations are
 generators of events from ``nbdocker.build.events``.
 """
 

@@ -22,7 +22,7 @@ class Engine(ContainerOps, ImageOps):
         self.api = client.api
 
     def ping(self) -> None:
-        """Check that the engine answers; raise EngineError with what to do if not."""
+        """Check that the engine responds; raise EngineError with what to do if not."""
         with engine_errors("Connecting to the Docker engine"):
             self.client.ping()
 

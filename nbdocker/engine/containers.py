@@ -36,7 +36,7 @@ def build_container_name(run_id: str, build: str, session: str = "") -> str:
 
 @dataclass
 class ImageInfo:
-    """What a build needs to know about an image: id, digest and its runtime config."""
+    """Image facts a build needs: id, digests and the runtime config."""
 
     id: str
     repo_digests: list[str] = field(default_factory=list)
@@ -128,7 +128,7 @@ class ContainerOps:
         """Run ``command`` in a running container, yielding ``(stream, chunk)`` pairs.
 
         ``stream`` is ``stdout`` or ``stderr``. Standard input is closed, so a command that
-        reads it sees end of file at once. When the iterator ends, ``result.exit_code`` holds
+        reads it gets end of file at once. When the iterator ends, ``result.exit_code`` holds
         the exit status.
         """
         with engine_errors(f"Running a command in container {container_id[:12]}"):
@@ -268,7 +268,7 @@ class ContainerOps:
             info = self.inspect_image(f"{repository}:{tag or 'latest'}")
             if info:
                 return info.id
-        raise EngineError(f"Importing an image failed: unexpected engine answer {answer!r}")
+        raise EngineError(f"Importing an image failed: unexpected engine response {answer!r}")
 
     def build_image(self, context_dir: str, *, dockerfile: str, buildargs: dict[str, str],
                     pull: bool = True, platform: str | None = None, compress: bool = False,

@@ -1,6 +1,6 @@
 """The validated template model that the build runner consumes.
 
-template/ turns text into these objects and knows nothing of Docker; build/ runs them.
+template/ turns text into these objects without any Docker code, and build/ runs them.
 Option values in ``Component.config`` are already decoded to their Python types
 (bool, int, float seconds for durations, list, dict), defaults filled in, relative
 paths resolved, and strings rendered once. Keys that Packer renders at run time

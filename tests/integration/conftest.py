@@ -1,4 +1,4 @@
-"""Fixtures for integration tests that build images: cleanup of images and step-cache entries."""
+"""Fixtures for integration tests that build images: removal of the images they make."""
 
 from __future__ import annotations
 
@@ -22,9 +22,3 @@ def images(engine):
     for image in reversed(created):
         engine.remove_image(image, force=True)
 
-
-@pytest.fixture
-def cache_cleanup(engine):
-    """Remove the step cache entries the test's builds stored."""
-    yield
-    remove_cache_entries(engine)

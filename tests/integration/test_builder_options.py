@@ -21,7 +21,7 @@ from nbdocker.engine.credentials import Credentials
 from nbdocker.errors import BuildsFailed, EngineError, TemplateError
 from nbdocker.registry import RegistryClient
 
-pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("cache_cleanup")]
+pytestmark = pytest.mark.engine
 
 #: Bits of /proc/self/status CapEff (see capabilities(7)).
 CAP_CHOWN = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -127,3 +128,13 @@ def test_cli_interrupt_removes_container(tmp_path, engine, session_containers, s
     assert process.returncode == 1, errors
     assert "Killing the container" in output, output + errors
     assert session_containers() == []
+
+
+def test_cli_unreachable_engine_is_clear_error(tmp_path):
+    path = write(tmp_path, {"builders": [{"type": "docker", "image": "busybox:latest",
+                                          "commit": True}]})
+    result = nbdocker("build", path, env={**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:2399"})
+    assert result.returncode == 1
+    assert "not reachable" in result.stderr
+    assert "DOCKER_HOST" in result.stderr
+    assert "Traceback" not in result.stderr

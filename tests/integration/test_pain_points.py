@@ -19,7 +19,7 @@ import nbdocker
 from nbdocker.build.events import LogLine, StepFinished, Warning
 from nbdocker.errors import BuildsFailed, TemplateError
 
-pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("cache_cleanup")]
+pytestmark = pytest.mark.engine
 
 
 # -- helpers -------------------------------------------------------------------------------

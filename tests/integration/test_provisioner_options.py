@@ -20,7 +20,7 @@ from nbdocker import api
 from nbdocker.build.events import LogLine, StepFinished, Warning
 from nbdocker.errors import BuildsFailed
 
-pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("cache_cleanup")]
+pytestmark = pytest.mark.engine
 
 
 # -- helpers -------------------------------------------------------------------------------
