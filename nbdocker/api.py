@@ -10,6 +10,7 @@ from .build.events import Event, Warning
 from .build.runner import Run, RunOptions
 from .engine import Engine
 from .errors import BuildsFailed, NbDockerError, UserError
+from .template import check_syntax as template_check_syntax
 from .template import fix_template, inspect_template, load_template
 from .template.model import Template
 
@@ -58,6 +59,14 @@ def load(path_or_text: str | os.PathLike, *, variables: Mapping[str, str] | None
 def validate(path_or_text: str | os.PathLike, **options: Any) -> Template:
     """Validate a template like ``packer validate``; return it, or raise TemplateError."""
     return load(path_or_text, **options)
+
+
+def check_syntax(path_or_text: str | os.PathLike, *, name: str | None = None) -> None:
+    """Check only the JSON syntax and root structure, like ``packer validate -syntax-only``."""
+    source = _source(path_or_text, None)
+    if name and source["text"] is not None:
+        source["source"] = name
+    template_check_syntax(source["source"], text=source["text"])
 
 
 def inspect(path_or_text: str | os.PathLike, *, variables: Mapping[str, str] | None = None,

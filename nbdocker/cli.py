@@ -127,10 +127,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "validate":
         if args.syntax_only:
-            from .template import check_syntax
-
-            source = api._source(args.template, None)
-            check_syntax(source["source"], text=source["text"])
+            api.check_syntax(args.template)
             print("Syntax-only check passed. Everything looks okay.")
             return 0
         try:

@@ -12,7 +12,6 @@ from .. import api
 from ..cli import parse_variable, split_names
 from ..display.text import TextView
 from ..errors import BuildsFailed, TemplateError
-from ..template import check_syntax
 from .errors import CellError, user_errors
 
 COMMANDS = ("build", "validate", "inspect", "fix")
@@ -100,7 +99,7 @@ def run_packer_cell(magics: Any, line: str, cell: str) -> None:
             print(api.inspect(cell, variables=variables, var_files=args.var_files))
             return
         if args.command == "validate" and args.syntax_only:
-            check_syntax("<cell>", text=cell)
+            api.check_syntax(cell, name="<cell>")
             print("Syntax-only check passed. Everything looks okay.")
             return
         template = api.load(cell, variables=variables, var_files=args.var_files,
