@@ -122,14 +122,17 @@ class DockerBuilder:
             if hit is not None:
                 self.final_hit = hit.id
                 return
+        # One listing of the cache repository replaces an inspect per step.
+        tagged = {tag: image["Id"] for image in ctx.engine.list_images(cache.CACHE_REPOSITORY)
+                  for tag in image.get("RepoTags") or []}
         for index in range(len(self.keys) - 1, -1, -1):
             key = self.keys[index].key
             if not key:
                 continue
-            hit = ctx.engine.inspect_image(cache.reference(key, ctx.cache_namespace))
+            hit = tagged.get(cache.reference(key, ctx.cache_namespace))
             if hit is not None:
                 self.cached_steps = index + 1
-                self.start_image = hit.id
+                self.start_image = hit
                 return
 
     def mark_cached(self, names: list[str]) -> None:
